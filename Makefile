@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test test-slow bench install clean
+
+# torch is installed first and alone, by exact version: pip takes the CPU wheel from this
+# machine's disk; letting a resolver choose it could pull a multi-GB CUDA build instead.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/artifactual run --out results
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	ARTIFACTUAL_SLOW=1 $(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m artifactual.replication.bench
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

@@ -1,0 +1,129 @@
+"""The ``artifactual`` command line.
+
+>>> from artifactual.analyses.cli import build_parser
+>>> build_parser().parse_args(["data", "summarize", "--dataset", "orl"]).dataset
+'orl'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from artifactual.replication.config import override, parse_assignments
+from artifactual.replication.data import DATA_ENV, DATASETS, load_dataset
+from artifactual.replication.data.dataset import DatasetError
+from artifactual.replication.data.summary import format_summary, summarize
+from artifactual.replication.preprocess import Goel2022Preprocess, detection_rates, preprocess_dataset
+from artifactual.replication.runs import atomic_write_json
+
+DATA_HELP = f"folder holding lfw/, utkface/ and orl/ (default: ${DATA_ENV})"
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=None, help="processes for decoding (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _add_dataset(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", required=True, choices=DATASETS.names())
+    p.add_argument("--data-root", default=None, help=DATA_HELP)
+    p.add_argument("--manifest", default=None, help="CSV with path,label,source[,identity,...] (dataset 'manifest')")
+    _add_common(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="artifactual",
+        description="Rebuild face-'trait' classifiers on public faces and audit what they learn. "
+                    "Never predicts anything about a real person.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="datasets: list, summarize, fetch")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    dsub.add_parser("list", help="registered datasets and where to get them")
+    s = dsub.add_parser("summarize", help="counts per source x label x subgroup, identities, files, skips")
+    _add_dataset(s)
+    s.add_argument("--json", default=None, help="also write the summary as JSON to this file")
+    f = dsub.add_parser("fetch", help="download a dataset with a library's own fetcher (needs internet)")
+    f.add_argument("name", choices=["lfw"])
+    f.add_argument("--to", required=True, help="target folder, e.g. DATA_ROOT/lfw")
+
+    pp = sub.add_parser("preprocess", help="run seed 000 §4.1 preprocessing; report detection rates by source")
+    _add_dataset(pp)
+    pp.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="override a preprocessing setting (e.g. size=64, detect_face=false)")
+    pp.add_argument("--json", default=None, help="also write the report as JSON to this file")
+
+    r = sub.add_parser("run", help="the main job on the embedded default (offline)")
+    r.add_argument("--out", default="results", help="results folder (default: results)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a preprocessing setting")
+    _add_common(r)
+    return parser
+
+
+def _load(args: argparse.Namespace):
+    return load_dataset(args.dataset, data_root=args.data_root, manifest=args.manifest,
+                        workers=args.workers, progress=not args.no_progress)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (DatasetError, KeyError, ValueError, TypeError, FileNotFoundError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"artifactual: error: {msg}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "data" and args.data_command == "list":
+        for name in DATASETS.names():
+            loader = DATASETS.get(name)
+            card = (loader.build.__module__ and sys.modules[loader.build.__module__].__doc__ or "").strip()
+            print(f"{name:12s} {card.splitlines()[0] if card else ''}")
+            if loader.obtain:
+                print(f"{'':12s} {loader.obtain}")
+        return 0
+    if args.command == "data" and args.data_command == "summarize":
+        summary = summarize(_load(args))
+        print(format_summary(summary))
+        if args.json:
+            atomic_write_json(Path(args.json), summary)
+        return 0
+    if args.command == "data" and args.data_command == "fetch":
+        from artifactual.replication.data.lfw import fetch_with_sklearn
+
+        print(f"downloaded into {fetch_with_sklearn(Path(args.to))}")
+        return 0
+    if args.command == "preprocess":
+        cfg = override(Goel2022Preprocess(), parse_assignments(args.set))
+        ds = _load(args)
+        pp = preprocess_dataset(ds, cfg, workers=args.workers, progress=not args.no_progress)
+        report = {"dataset": ds.name, "manifest_hash": ds.manifest_hash, "config": cfg.__dict__,
+                  "from_cache": pp.from_cache, "kept": int((pp.table["array_row"] >= 0).sum()),
+                  "status_counts": pp.table["pp_status"].value_counts().to_dict(),
+                  "detection_rates": detection_rates(pp.table, "source")}
+        print(json.dumps(report, indent=2, default=str))
+        if args.json:
+            atomic_write_json(Path(args.json), report)
+        return 0
+    if args.command == "run":
+        from artifactual.analyses.main_job import MainJobConfig, embedded_preprocess, run_main_job
+
+        cfg = MainJobConfig(preprocess=override(embedded_preprocess(), parse_assignments(args.set)))
+        summary = run_main_job(Path(args.out), cfg, workers=args.workers, progress=not args.no_progress)
+        print(format_summary(summary["dataset"]))
+        for r in summary["preprocessing"]["detection_rates"]["source"]:
+            print(f"  face detection in {r['source']}: {r['n_face']}/{r['n']} = {r['rate']:.2f} "
+                  f"(95% CI {r['ci_low']:.2f}-{r['ci_high']:.2f})")
+        print(f"wrote {Path(args.out) / 'summary.json'} and {Path(args.out) / 'summary.md'}")
+        return 0
+    raise AssertionError(f"unhandled command {args.command}")  # argparse guarantees a known command
+
+
+if __name__ == "__main__":
+    sys.exit(main())

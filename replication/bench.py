@@ -1,0 +1,81 @@
+"""``make bench`` (not a test): decode + preprocess throughput on real LFW + UTKFace.
+
+Reports images/s for decode + resize to 64x64 with one worker and with all cores, and Haar
+detection images/s. Timings on a shared 2-core machine swing several-fold, so each figure is
+the median of repeats and the parallel speed-up is a ratio measured in the same run.
+Target from the foundation issue: >= 500 images/s for decode + resize to 64x64 on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from artifactual.replication.data import load_dataset
+from artifactual.replication.data.dataset import Dataset, DatasetError, default_workers
+from artifactual.replication.preprocess import Goel2022Preprocess, preprocess_dataset
+
+TARGET = 500.0
+
+
+def _sample(ds: Dataset, n: int, seed: int = 0) -> Dataset:
+    ok = np.flatnonzero((ds.table["status"] == "ok").to_numpy())
+    pick = np.random.default_rng(seed).choice(ok, size=min(n, len(ok)), replace=False)
+    return ds.subset(np.sort(pick))
+
+
+def _rate(ds: Dataset, cfg: Goel2022Preprocess, workers: int, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        preprocess_dataset(ds, cfg, workers=workers, progress=False, cache=False)
+        times.append(time.perf_counter() - t0)
+    return len(ds) / statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m artifactual.replication.bench", description=__doc__)
+    ap.add_argument("--data-root", default=None)
+    ap.add_argument("--per-dataset", type=int, default=1500, help="images sampled from each dataset")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default="results/bench.json")
+    args = ap.parse_args(argv)
+    try:
+        parts = [_sample(load_dataset(n, data_root=args.data_root, progress=False), args.per_dataset)
+                 for n in ("lfw", "utkface")]
+    except DatasetError as exc:
+        print(f"bench needs the real data: {exc}", file=sys.stderr)
+        return 2
+    workers = default_workers()
+    resize = Goel2022Preprocess(detect_face=False, ellipse_mask=False, size=64)
+    haar = Goel2022Preprocess(size=64)
+    results = {"workers_all": workers, "repeats": args.repeats, "datasets": {}}
+    for ds in parts:
+        one = _rate(ds, resize, 1, args.repeats)
+        allc = _rate(ds, resize, workers, args.repeats)
+        small = ds.subset(np.arange(min(300, len(ds))))
+        det = _rate(small, haar, workers, 1)
+        results["datasets"][ds.name] = {
+            "n": len(ds), "decode_resize64_per_s_1_worker": round(one, 1),
+            f"decode_resize64_per_s_{workers}_workers": round(allc, 1), "parallel_speedup": round(allc / one, 2),
+            "haar_pipeline_per_s_all_workers": round(det, 1), "haar_n": len(small),
+            "meets_500_per_s": bool(allc >= TARGET),
+        }
+        print(f"{ds.name}: decode+resize64 {one:,.0f}/s (1 worker), {allc:,.0f}/s ({workers} workers, "
+              f"x{allc / one:.2f}); Haar pipeline {det:,.0f}/s; target {TARGET:.0f}/s "
+              f"{'met' if allc >= TARGET else 'NOT met'}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Data card: ``manifest`` — a user's own labelled image set, described by a CSV file.
+
+What: any images, listed in a CSV with at least ``path``, ``label`` and ``source`` columns and
+optionally ``identity`` and further columns (kept as subgroup attributes). Column names can be
+changed with the ``label_col``/``source_col``/``identity_col`` arguments.
+Paths are resolved against the CSV's own folder; a path that escapes it (``..``, absolute
+paths elsewhere, symlinks pointing out) is rejected with a message and counted.
+Citation and terms: those of the user's images; artifactual copies nothing.
+Labels: the ``label`` column as given (strings or numbers). Rows with an empty label or source
+are skipped and counted; a path listed twice keeps its first row and counts the rest as
+duplicates.
+Quirks: whatever the images are, the audit asks whether ``label`` can be read from ``source``
+and from non-facial image properties before anyone believes it is read from faces.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from artifactual.replication.data import register_dataset
+from artifactual.replication.data.dataset import Dataset, DatasetError, inspect_files, mark_skipped
+from artifactual.replication.data.images import ImageError
+from artifactual.replication.data.dataset import safe_join
+
+
+@register_dataset("manifest", needs="manifest")
+def load(
+    location: Path,
+    workers: int | None = None,
+    progress: bool = True,
+    label_col: str = "label",
+    source_col: str = "source",
+    identity_col: str = "identity",
+) -> Dataset:
+    csv = Path(location)
+    if not csv.is_file():
+        raise DatasetError(f"manifest {csv} does not exist")
+    try:
+        raw = pd.read_csv(csv, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DatasetError(f"manifest {csv} is not a readable CSV: {exc}") from None
+    missing = [c for c in ("path", label_col, source_col) if c not in raw.columns]
+    if missing:
+        raise DatasetError(f"manifest {csv} lacks column(s) {missing}; it needs path,{label_col},{source_col}"
+                           f"[,{identity_col},...] (found: {', '.join(raw.columns)})")
+    base = csv.resolve().parent
+    table = pd.DataFrame({"path": raw["path"].fillna("").astype(str), "source": raw[source_col],
+                          "identity": raw[identity_col] if identity_col in raw.columns else pd.NA,
+                          "label": raw[label_col]})
+    extra = [c for c in raw.columns if c not in ("path", label_col, source_col, identity_col, "label", "source",
+                                                  "identity")]
+    for c in extra:
+        table[c] = raw[c]
+    table["identity"] = table["identity"].astype("string")
+    table["status"], table["reason"], table["conversions"] = "ok", "", ""
+    table["row"] = range(2, len(table) + 2)  # CSV line number, header is line 1
+
+    normalised = []
+    for i, rel in enumerate(table["path"]):
+        if not rel:
+            table.loc[i, ["status", "reason"]] = ["skipped", "empty path"]
+            normalised.append("")
+            continue
+        try:
+            full = safe_join(base, rel)
+            normalised.append(str(full.relative_to(base.resolve())))
+        except ImageError as err:
+            table.loc[i, ["status", "reason"]] = ["skipped", f"{err.reason}: {rel} ({err.detail})"]
+            normalised.append(rel)
+    table["path"] = normalised
+    dup = table["path"].duplicated(keep="first") & (table["path"] != "")
+    first_row = table.groupby("path")["row"].transform("first")
+    for i in table.index[dup & (table["status"] == "ok")]:
+        table.loc[i, ["status", "reason"]] = ["skipped", f"duplicate row: same path as CSV line {first_row[i]}"]
+    table = mark_skipped(table, table["label"].isna(), "empty label")
+    table = mark_skipped(table, table["source"].isna(), "empty source")
+    table = table.drop(columns=["row"])
+    table = inspect_files(table, base, workers=workers, progress=progress, desc=f"inspecting {csv.name}")
+    return Dataset("manifest", table, base, ["label"], extra, card=__doc__ or "")

@@ -1,0 +1,61 @@
+"""The command line end to end: `artifactual run` on the embedded default, summarize, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from artifactual.analyses.cli import build_parser, main
+from artifactual.replication.data import DATASETS
+from conftest import write_jpeg
+
+
+def test_cli_dataset_choices_come_from_the_registry():
+    sub = build_parser()._subparsers._group_actions[0].choices["data"]
+    summarize = sub._subparsers._group_actions[0].choices["summarize"]
+    action = next(a for a in summarize._actions if a.dest == "dataset")
+    assert list(action.choices) == DATASETS.names()
+
+
+def test_run_on_embedded_default_end_to_end_and_resume(tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(["run", "--out", str(out), "--no-progress"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["dataset"]["n_images"] == 200 and s["dataset"]["dataset"] == "lfw_subset"
+    pp = s["preprocessing"]
+    assert pp["config"]["size"] == 32 and pp["config"]["detect_upscale"] == 4.0
+    faces = {r["face"]: r for r in pp["detection_rates"]["face"]}
+    assert faces["1"]["n"] == 100 and faces["1"]["ci_low"] <= faces["1"]["rate"] <= faces["1"]["ci_high"]
+    assert pp["kept"] == sum(r["n_face"] for r in pp["detection_rates"]["source"])
+    assert s["provenance"]["manifest_hash"] and s["provenance"]["versions"]["torch"].startswith("2.13")
+    run_dir = out / "runs" / s["run_dir"].split("/")[-1]
+    assert (run_dir / "done").exists() and (run_dir / "manifest.csv").exists()
+    assert "Face-detection rate" in (out / "summary.md").read_text()
+    n_records = len((run_dir / "records.jsonl").read_text().splitlines())
+    assert main(["run", "--out", str(out), "--no-progress"]) == 0  # resumes: no unit redone
+    assert len((run_dir / "records.jsonl").read_text().splitlines()) == n_records
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_summarize_manifest_and_errors(tmp_path, capsys):
+    write_jpeg(tmp_path / "a.jpg")
+    (tmp_path / "b.jpg").write_bytes(b"")
+    pd.DataFrame({"path": ["a.jpg", "b.jpg"], "label": [0, 1], "source": ["s", "s"]}).to_csv(tmp_path / "m.csv", index=False)
+    assert main(["data", "summarize", "--dataset", "manifest", "--manifest", str(tmp_path / "m.csv"),
+                 "--no-progress", "--json", str(tmp_path / "s.json")]) == 0
+    text = capsys.readouterr().out
+    assert "1 images usable, 1 skipped" in text and "empty file (0 bytes)" in text and "b.jpg" in text
+    assert json.loads((tmp_path / "s.json").read_text())["n_skipped"] == 1
+    assert main(["data", "summarize", "--dataset", "lfw", "--data-root", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["run", "--out", str(tmp_path / "r"), "--set", "szie=3"]) == 2
+    assert "unknown config key 'szie'" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    done = subprocess.run([sys.executable, "-m", "artifactual.analyses.cli", "data", "list"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "lfw_subset" in done.stdout and "UMass" in done.stdout

@@ -1,0 +1,38 @@
+"""Exact counts on the real datasets (skip when ARTIFACTUAL_DATA is absent)."""
+
+from __future__ import annotations
+
+import pytest
+
+from artifactual.analyses.cli import main
+from artifactual.replication.data import load_dataset
+from artifactual.replication.data.summary import summarize
+
+pytestmark = pytest.mark.realdata
+
+
+@pytest.mark.parametrize("name, images, identities", [("lfw", 13233, 5749), ("utkface", 9780, 0), ("orl", 400, 40)])
+def test_exact_counts(real_data_root, name, images, identities):
+    s = summarize(load_dataset(name, data_root=real_data_root, progress=False))
+    assert s["n_images"] == images and s["n_skipped"] == 0
+    assert s["identities"]["n"] == identities
+
+
+def test_lfw_labels_match_the_shipped_label_file(real_data_root):
+    import pandas as pd
+
+    ds = load_dataset("lfw", data_root=real_data_root, progress=False)
+    ref = pd.read_csv(real_data_root / "lfw" / "labels.tsv", sep="\t", dtype=str, keep_default_na=False)
+    ref_gender = ref["gender_lfwlist"].where(ref["gender_lfwlist"].isin(["M", "F"]), "NA")
+    ours = ds.table.set_index("path")["gender"].fillna("NA")
+    assert ours.reindex(ref["path"].str.removeprefix("lfw-deepfunneled/")).tolist() == ref_gender.tolist()
+    assert ds.notes == {"gender_conflict_na": 5, "gender_missing_na": 3, "smiling_labelled": 3780}
+
+
+def test_utkface_fields_and_cli_summary(real_data_root, capsys):
+    ds = load_dataset("utkface", data_root=real_data_root, progress=False)
+    assert ds.notes["malformed_name"] == 2
+    assert ds.table["gender"].value_counts().to_dict() == {1: 5406, 0: 4372}
+    assert main(["data", "summarize", "--dataset", "orl", "--data-root", str(real_data_root), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "400 images usable" in out and "40 identities" in out
