@@ -177,5 +177,7 @@ def test_manifest_saved_with_content_hash(tmp_path):
     back = pd.read_csv(path)
     assert len(back) == 200 and {"path", "source", "identity", "face", "sha256", "status"} <= set(back.columns)
     assert (tmp_path / "m.csv.sha256").read_text().split()[0] == ds.manifest_hash
+    parquet = pd.read_parquet(ds.save_manifest(tmp_path / "m.parquet"))
+    assert parquet["sha256"].tolist() == back["sha256"].tolist()
     other = ds.subset(np.arange(199))
     assert other.manifest_hash != ds.manifest_hash

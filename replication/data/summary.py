@@ -137,8 +137,7 @@ def _table_text(rows: list[dict[str, Any]]) -> str:
     frame = pd.DataFrame(rows)
     keys = [c for c in frame.columns if c not in ("source", "n")]
     pivot = frame.pivot_table(index="source", columns=keys, values="n", aggfunc="sum", fill_value=0)
-    if pivot.columns.nlevels == 1:
-        pivot = pivot[sorted(pivot.columns, key=natural_key)]
+    pivot = pivot[sorted(pivot.columns, key=lambda c: tuple(natural_key(x) for x in (c if isinstance(c, tuple) else (c,))))]
     return "\n".join("    " + line for line in pivot.to_string().splitlines())
 
 
@@ -156,6 +155,9 @@ def format_summary(s: dict[str, Any]) -> str:
         lines += [f"  label {col} by source:", _table_text(rows)]
     for col, rows in s["subgroups"].items():
         lines += [f"  subgroup {col} by source:", _table_text(rows)]
+    for key, rows in s["label_by_subgroup"].items():
+        lab, sub = key.split("|")
+        lines += [f"  label {lab} x subgroup {sub} by source:", _table_text(rows)]
     f = s["files"]
     lines.append("  formats: " + ", ".join(f"{k} {v:,}" for k, v in f["format"].items()))
     lines.append("  modes: " + ", ".join(f"{k} {v:,}" for k, v in f["mode"].items()))
