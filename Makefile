@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-slow bench install clean
+.PHONY: run test test-slow bench paper install clean
 
 # torch is installed first and alone, by exact version: pip takes the CPU wheel from this
 # machine's disk; letting a resolver choose it could pull a multi-GB CUDA build instead.
@@ -27,6 +27,10 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m artifactual.replication.bench
+
+# The report: results/<name>/summary.json -> paper/build/paper.pdf (Typst, offline, bundled fonts).
+paper: $(STAMP)
+	$(PY) -m artifactual.paper.build
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

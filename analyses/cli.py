@@ -57,9 +57,29 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override a preprocessing setting (e.g. size=64, detect_face=false)")
     pp.add_argument("--json", default=None, help="also write the report as JSON to this file")
 
+    a = sub.add_parser("audit", help="the source-confound audit on your own labelled images")
+    a.add_argument("--manifest", required=True, help="CSV with a path column plus label and source columns")
+    a.add_argument("--label", required=True, help="label column (exactly two classes)")
+    a.add_argument("--source", required=True, help="column naming where each photo came from")
+    a.add_argument("--identity", default=None, help="column naming the person (splits keep a person on one side)")
+    a.add_argument("--positive", default=None, help="label value treated as class 1 (default: the larger)")
+    a.add_argument("--out", required=True, help="output folder (summary.json, summary.md, figures/)")
+    a.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a preprocessing setting (default: seed 000's pipeline at size=64)")
+    _add_common(a)
+
+    rep = sub.add_parser("replicate", help="rebuild a published system on public faces and audit it")
+    rep.add_argument("name", choices=["goel2022"])
+    rep.add_argument("--data-root", default=None, help=DATA_HELP)
+    rep.add_argument("--embedded", action="store_true", help="use the embedded default instead of real data")
+    rep.add_argument("--per-class", type=int, default=0, help="subsample each class to about N images (0 = all)")
+    rep.add_argument("--out", default=None, help="output folder (default: results/<name>)")
+    _add_common(rep)
+
     r = sub.add_parser("run", help="the main job on the embedded default (offline)")
     r.add_argument("--out", default="results", help="results folder (default: results)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a preprocessing setting")
+    r.add_argument("--paper-dir", default=None, help="where the PDF is built (default: paper/build)")
     _add_common(r)
     return parser
 
@@ -111,6 +131,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.json:
             atomic_write_json(Path(args.json), report)
         return 0
+    if args.command == "audit":
+        return _audit(args)
+    if args.command == "replicate":
+        from artifactual.analyses.goel2022 import replicate
+
+        out = Path(args.out or Path("results") / args.name)
+        s = replicate(out, embedded=args.embedded, data_root=args.data_root, per_class=args.per_class,
+                      workers=args.workers, progress=not args.no_progress)
+        _print_audit(s, out)
+        return 0
     if args.command == "run":
         from artifactual.analyses.main_job import MainJobConfig, embedded_preprocess, run_main_job
 
@@ -121,8 +151,56 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"  face detection in {r['source']}: {r['n_face']}/{r['n']} = {r['rate']:.2f} "
                   f"(95% CI {r['ci_low']:.2f}-{r['ci_high']:.2f})")
         print(f"wrote {Path(args.out) / 'summary.json'} and {Path(args.out) / 'summary.md'}")
+        from artifactual.analyses.goel2022 import replicate
+
+        out = Path(args.out) / "goel2022"
+        s = replicate(out, embedded=True, workers=args.workers, progress=not args.no_progress)
+        _print_audit(s, out)
+        from artifactual.paper.build import build
+
+        paper_dir = Path(args.paper_dir) if args.paper_dir else None
+        pdf = build(results_dir=Path(args.out), **({"out_dir": paper_dir, "figures_dir": paper_dir / "figures"}
+                                                   if paper_dir else {}))
+        print(f"paper: {pdf}")
         return 0
     raise AssertionError(f"unhandled command {args.command}")  # argparse guarantees a known command
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from artifactual.analyses.audit import AuditRun, run_audit, write_summary
+    from artifactual.paper.figures import render_audit_figures
+    from artifactual.replication.data import manifest as manifest_loader
+
+    ds = manifest_loader.load(Path(args.manifest), workers=args.workers, progress=not args.no_progress,
+                              label_col=args.label, source_col=args.source,
+                              identity_col=args.identity or "identity")
+    skipped = int((ds.table["status"] != "ok").sum())
+    if skipped:
+        print(f"note: {skipped} manifest rows skipped (run `artifactual data summarize --dataset manifest "
+              f"--manifest {args.manifest}` for the reasons)", file=sys.stderr)
+    positive = args.positive
+    if positive is not None and ds.table["label"].dropna().map(type).eq(str).all():
+        positive = str(positive)
+    pp = override(Goel2022Preprocess(size=64), parse_assignments(args.set))
+    run = AuditRun(name="audit", dataset=ds, label_col="label", preprocess=pp, positive=positive,
+                   data_description=f"user manifest {args.manifest}",
+                   extra={"design": {"manifest": str(args.manifest), "skipped_rows": skipped}})
+    out = Path(args.out)
+    s = run_audit(run, out, workers=args.workers, progress=not args.no_progress)
+    s["figures"] = render_audit_figures(s, out)
+    write_summary(s, out)
+    _print_audit(s, out)
+    return 0
+
+
+def _print_audit(s: dict, out: Path) -> None:
+    h = s["headline"]
+    print(f"{s['name']}: headline {h['model']} AUROC {h['auroc']:.3f} [{h['auroc_ci'][0]:.3f}, {h['auroc_ci'][1]:.3f}], "
+          f"AP {h['average_precision']:.3f}, n {h['n']:,}")
+    print(f"verdict: {s['verdict']}")
+    for r in s["verdict_reasons"]:
+        print(f"  - {r}")
+    print(f"wrote {out / 'summary.json'}, {out / 'summary.md'} and {len(s['figures'])} figures")
 
 
 if __name__ == "__main__":

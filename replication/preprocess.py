@@ -156,6 +156,7 @@ def _one(rule: PixelRule, cfg: Goel2022Preprocess, row: dict[str, Any]) -> dict[
     except ImageError as err:
         return {"pp_status": "skipped", "pp_reason": f"{err.reason}" + (f": {err.detail}" if err.detail else "")}
     out, info = apply(decoded.pixels, cfg)
+    info["decoded_hw"] = f"{decoded.pixels.shape[0]},{decoded.pixels.shape[1]}"
     if out is None:
         return {"pp_status": "no_face", "pp_reason": "no frontal face detected (dropped, as in the paper)", **info}
     return {"pp_status": "ok", "pp_reason": "", "pixels": out, **info}
@@ -193,7 +194,7 @@ def preprocess_dataset(
             pass  # a damaged cache is rebuilt
     table = ds.table.copy()
     todo = table.index[table["status"] == "ok"]
-    cols = [c for c in ("path", "array_index") if c in table.columns]
+    cols = [c for c in ds.pixel_rule().columns if c in table.columns]
     rows = table.loc[todo, cols].to_dict("records")
     results = run_parallel(partial(_one, ds.pixel_rule(), cfg), rows, workers, progress,
                            desc=f"preprocessing {ds.name}")
@@ -202,6 +203,7 @@ def preprocess_dataset(
     table["face_found"] = pd.Series(pd.NA, index=table.index, dtype="boolean")
     table["n_faces"] = pd.Series(0, index=table.index, dtype="Int64")
     table["face_box"] = pd.Series("", index=table.index, dtype=object)
+    table["decoded_hw"] = pd.Series("", index=table.index, dtype=object)
     table["array_row"] = -1
     stack = []
     for i, res in zip(todo, results):
@@ -210,6 +212,7 @@ def preprocess_dataset(
         if res.get("face_found") is not None:
             table.at[i, "face_found"] = bool(res["face_found"])
             table.at[i, "n_faces"] = int(res["n_faces"])
+        table.at[i, "decoded_hw"] = res.get("decoded_hw", "")
         if res.get("box"):
             table.at[i, "face_box"] = ",".join(map(str, res["box"]))
         if res["pp_status"] == "ok":

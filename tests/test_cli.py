@@ -22,7 +22,8 @@ def test_cli_dataset_choices_come_from_the_registry():
 
 def test_run_on_embedded_default_end_to_end_and_resume(tmp_path, capsys):
     out = tmp_path / "results"
-    assert main(["run", "--out", str(out), "--no-progress"]) == 0
+    paper = tmp_path / "paper"
+    assert main(["run", "--out", str(out), "--no-progress", "--paper-dir", str(paper)]) == 0
     s = json.loads((out / "summary.json").read_text())
     assert s["dataset"]["n_images"] == 200 and s["dataset"]["dataset"] == "lfw_subset"
     pp = s["preprocessing"]
@@ -35,9 +36,15 @@ def test_run_on_embedded_default_end_to_end_and_resume(tmp_path, capsys):
     assert (run_dir / "done").exists() and (run_dir / "manifest.csv").exists()
     assert "Face-detection rate" in (out / "summary.md").read_text()
     n_records = len((run_dir / "records.jsonl").read_text().splitlines())
-    assert main(["run", "--out", str(out), "--no-progress"]) == 0  # resumes: no unit redone
+    g = json.loads((out / "goel2022" / "summary.json").read_text())
+    assert g["verdict"] in ("source_confound", "no_confound_detected", "inconclusive")
+    assert g["classes"]["1"] == "A: mugshot-style sources"
+    assert {"name", "metric", "estimate", "ci_low", "ci_high", "p_value", "n", "reading"} <= set(g["checks"][0])
+    assert (out / "goel2022" / "figures" / "roc_pr.png").exists()
+    assert (paper / "paper.pdf").read_bytes()[:4] == b"%PDF"
+    assert main(["run", "--out", str(out), "--no-progress", "--paper-dir", str(paper)]) == 0  # resumes
     assert len((run_dir / "records.jsonl").read_text().splitlines()) == n_records
-    assert "wrote" in capsys.readouterr().out
+    assert "verdict:" in capsys.readouterr().out
 
 
 def test_summarize_manifest_and_errors(tmp_path, capsys):

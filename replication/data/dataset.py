@@ -92,6 +92,7 @@ class Dataset:
     arrays: np.ndarray | None = None
     notes: dict[str, int] = field(default_factory=dict)
     card: str = ""
+    rule: "PixelRule | None" = None  # a custom pixel rule (e.g. a design that transforms images)
 
     def __post_init__(self) -> None:
         missing = [c for c in REQUIRED_COLUMNS + STATE_COLUMNS if c not in self.table.columns]
@@ -104,7 +105,7 @@ class Dataset:
 
     # -- pixels -----------------------------------------------------------------------------
     def pixel_rule(self) -> "PixelRule":
-        return PixelRule(root=self.root, arrays=self.arrays)
+        return self.rule if self.rule is not None else PixelRule(root=self.root, arrays=self.arrays)
 
     def image(self, i: int) -> np.ndarray:
         """Pixels of row ``i`` (decoded now: images are loaded lazily)."""
@@ -129,7 +130,7 @@ class Dataset:
             np.flatnonzero(mask_or_index) if np.asarray(mask_or_index).dtype == bool else mask_or_index
         ]
         return Dataset(self.name, table.copy(), self.root, list(self.label_columns),
-                       list(self.subgroup_columns), self.arrays, dict(self.notes), self.card)
+                       list(self.subgroup_columns), self.arrays, dict(self.notes), self.card, self.rule)
 
     # -- the contract on disk ---------------------------------------------------------------
     def contract(self) -> pd.DataFrame:
@@ -143,9 +144,11 @@ class Dataset:
 
     @property
     def manifest_hash(self) -> str:
-        """sha256 of the manifest table (which includes every file's own sha256), first 16 hex digits."""
+        """sha256 of the manifest table (which includes every file's own sha256) and of the pixel
+        rule (a rule that transforms images changes the hash), first 16 hex digits."""
         text = self.contract().to_csv(index=False, lineterminator="\n")
-        return hashlib.sha256(f"{self.name}\n{text}".encode()).hexdigest()[:16]
+        rule = self.pixel_rule().describe()
+        return hashlib.sha256(f"{self.name}\n{rule}\n{text}".encode()).hexdigest()[:16]
 
     def save_manifest(self, path: Path) -> Path:
         """Write the table as CSV (or Parquet for ``.parquet``) with its content hash beside it."""
@@ -165,6 +168,13 @@ class PixelRule:
 
     root: Path | None
     arrays: np.ndarray | None = None
+
+    #: table columns that :meth:`load` reads (what worker processes are sent)
+    columns = ("path", "array_index")
+
+    def describe(self) -> str:
+        """What the rule does to pixels beyond decoding, for the manifest hash ("" = nothing)."""
+        return ""
 
     def load(self, row: Mapping[str, Any]) -> Decoded:
         """Pixels of one row, given as a mapping with ``path`` (and ``array_index`` in memory)."""

@@ -49,6 +49,7 @@ class Decoded:
     pixels: np.ndarray  # uint8, (H, W) for grey sources or (H, W, 3) for colour ones
     facts: FileFacts
     conversions: list[str] = field(default_factory=list)
+    encoded: bytes | None = None  # the bytes the pixels were decoded from (file or re-encoding)
 
 
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
@@ -165,7 +166,7 @@ def decode_bytes(data: bytes, path: str | Path) -> Decoded:
         raise ImageError(path, reason, str(exc)) from None
     if pixels.ndim == 3 and pixels.shape[2] == 4:  # defensive: never hand RGBA to the pipeline
         pixels = pixels[..., :3]
-    return Decoded(pixels=np.ascontiguousarray(pixels), facts=facts, conversions=conversions)
+    return Decoded(pixels=np.ascontiguousarray(pixels), facts=facts, conversions=conversions, encoded=data)
 
 
 def decode_file(path: str | Path) -> Decoded:

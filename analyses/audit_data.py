@@ -1,0 +1,159 @@
+"""Everything the audit battery looks at, computed once and cached.
+
+- ``X``: the images after seed 000's §4.1 pipeline (what the replicated classifier sees);
+- ``raw``: the same images before that pipeline, as delivered by their source (RGB, resized with
+  padding to ``raw_side``), for checks that edit or harmonise photographs (d, f, i);
+- ``boxes``: each image's Haar face rectangle, in ``raw`` coordinates;
+- ``properties``: non-facial statistics of each full-resolution image (analyses.probes);
+- ``y`` (0/1), ``source``, ``groups`` (identity, or the row when unknown).
+
+The raw arrays and properties are cached beside the preprocessing cache, keyed by the manifest
+hash and the settings, so a second audit of the same data decodes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from artifactual.analyses.probes import PROPERTY_NAMES, image_properties
+from artifactual.replication.config import stable_hash, to_dict
+from artifactual.replication.data.dataset import Dataset, PixelRule, cache_root, run_parallel
+from artifactual.replication.data.images import ImageError
+from artifactual.replication.preprocess import (Goel2022Preprocess, detection_rates, ellipse_mask, preprocess_dataset,
+                                                 resize_with_padding, to_grey)
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    raw_side: int = 64
+    folds: int = 5
+    n_boot: int = 1000
+    n_perm: int = 1000
+    null_repeats: int = 20  # within-source random-label control (check h)
+    dose_max_images: int = 600  # images of the one source that receives injected artifacts (check i)
+    blur_sigma_fraction: float = 0.1  # Gaussian sigma as a fraction of the image side (check e)
+    seed: int = 0
+
+
+@dataclass
+class AuditData:
+    X: np.ndarray
+    raw: np.ndarray
+    boxes: np.ndarray
+    y: np.ndarray
+    source: np.ndarray
+    groups: np.ndarray
+    properties: pd.DataFrame
+    table: pd.DataFrame
+    preprocess: Goel2022Preprocess
+    label_values: dict[int, str] = field(default_factory=dict)
+    preprocessing_report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+
+def binary_labels(values: pd.Series, positive: Any | None = None) -> tuple[np.ndarray, dict[int, str]]:
+    """Map a two-valued label column to 0/1 (``positive`` -> 1, else the larger sorted value)."""
+    levels = sorted(values.dropna().unique().tolist(), key=str)
+    if len(levels) != 2:
+        raise ValueError(f"the audit needs a label with exactly two classes; found {len(levels)}: "
+                         f"{levels[:10]}" + (" (one class: nothing to separate)" if len(levels) == 1 else ""))
+    pos = positive if positive is not None else levels[1]
+    if pos not in levels:
+        raise ValueError(f"positive class {pos!r} is not among the labels {levels}")
+    neg = levels[0] if levels[1] == pos else levels[1]
+    return (values == pos).astype(int).to_numpy(), {0: str(neg), 1: str(pos)}
+
+
+def box_in_raw(box: str, decoded_hw: str, side: int) -> tuple[int, int, int, int]:
+    """Map a Haar box from original pixels to the ``side`` x ``side`` padded raw array.
+
+    With no box (detection switched off), the whole image stands for the face.
+    """
+    h, w = (int(v) for v in decoded_hw.split(","))
+    scale = side / max(h, w)
+    top, left = (side - round(h * scale)) // 2, (side - round(w * scale)) // 2
+    if not box:
+        return left, top, round(w * scale), round(h * scale)
+    x, y, bw, bh = (int(v) for v in box.split(","))
+    return left + round(x * scale), top + round(y * scale), max(2, round(bw * scale)), max(2, round(bh * scale))
+
+
+def pipeline_from_raw(raw: np.ndarray, boxes: np.ndarray, cfg: Goel2022Preprocess) -> np.ndarray:
+    """§4.1's crop -> ellipse -> grey -> resize on raw arrays, reusing each image's face box.
+
+    Used when a check edits photographs (harmonisation, injected artifacts): edits do not move
+    the face, so re-running Haar detection would only cost time.
+    """
+    out = []
+    for px, (x, y, w, h) in zip(raw, boxes):
+        crop = px[y:y + h, x:x + w] if cfg.crop_face else px
+        if cfg.ellipse_mask:
+            crop = ellipse_mask(crop, cfg.mask_value)
+        if cfg.greyscale:
+            crop = to_grey(crop)
+        out.append(resize_with_padding(crop, cfg.size, cfg.pad_value, cfg.pad_to_square))
+    return np.stack(out) if out else np.zeros((0, cfg.size, cfg.size), np.uint8)
+
+
+def _raw_one(rule: PixelRule, side: int, row: dict[str, Any]) -> dict[str, Any]:
+    try:
+        d = rule.load(row)
+    except ImageError as err:  # the file changed since preprocessing: count it, do not crash
+        return {"error": f"{err.reason}"}
+    px = d.pixels if d.pixels.ndim == 3 else np.repeat(d.pixels[..., None], 3, axis=2)
+    box = tuple(int(v) for v in row["face_box"].split(",")) if row.get("face_box") else None
+    props = image_properties(d.pixels, d.encoded, box)
+    return {"raw": resize_with_padding(px, side, 0, True), "props": props}
+
+
+def build_audit_data(ds: Dataset, label_col: str, pp_cfg: Goel2022Preprocess, cfg: AuditConfig,
+                     positive: Any | None = None, workers: int | None = None, progress: bool = True) -> AuditData:
+    pp = preprocess_dataset(ds, pp_cfg, workers=workers, progress=progress)
+    table = pp.table
+    kept = table[(table["array_row"] >= 0) & table[label_col].notna()].copy()
+    if kept.empty:
+        raise ValueError(f"no usable images with a {label_col!r} label after preprocessing "
+                         f"(outcomes: {table['pp_status'].value_counts().to_dict()})")
+    y, names = binary_labels(kept[label_col], positive)
+    key = stable_hash({"pp": to_dict(pp_cfg), "side": cfg.raw_side, "rows": kept.index.tolist()})
+    folder = cache_root() / "audit" / ds.manifest_hash / key
+    if (folder / "done").exists():
+        raw = np.load(folder / "raw.npy")
+        props = pd.read_pickle(folder / "properties.pkl")
+    else:
+        cols = list(dict.fromkeys([*ds.pixel_rule().columns, "face_box"]))
+        rows = kept[[c for c in cols if c in kept.columns]].to_dict("records")
+        res = run_parallel(partial(_raw_one, ds.pixel_rule(), cfg.raw_side), rows, workers, progress,
+                           desc="image properties")
+        bad = [i for i, r in enumerate(res) if "error" in r]
+        if bad:
+            raise ValueError(f"{len(bad)} images could not be re-read for the audit, e.g. "
+                             f"{rows[bad[0]].get('path')}: {res[bad[0]]['error']}")
+        raw = np.stack([r["raw"] for r in res])
+        props = pd.DataFrame([r["props"] for r in res], columns=list(PROPERTY_NAMES))
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "raw.npy", raw)
+        props.to_pickle(folder / "properties.pkl")
+        (folder / "done").write_text("ok\n")
+    boxes = np.array([box_in_raw(b, hw, cfg.raw_side) for b, hw in zip(kept["face_box"], kept["decoded_hw"])])
+    ident = kept["identity"].astype("object")
+    groups = np.where(ident.isna(), "row:" + kept.index.astype(str), ident.astype(str))
+    X = np.asarray(pp.arrays)[kept["array_row"].to_numpy()]
+    report = {"status_counts": table["pp_status"].value_counts().to_dict(), "kept": int(len(kept)),
+              "from_cache": pp.from_cache,
+              # unequal face-detection rates by source are themselves a confound: reported, with intervals
+              "detection_rates": detection_rates(table, "source") if pp_cfg.detect_face else []}
+    return AuditData(X=X, raw=raw, boxes=boxes, y=y, source=kept["source"].astype(str).to_numpy(),
+                     groups=np.asarray(groups, dtype=str), properties=props.reset_index(drop=True),
+                     table=kept.reset_index(drop=True), preprocess=pp_cfg, label_values=names,
+                     preprocessing_report=report)
+
+

@@ -1,0 +1,157 @@
+"""Identity-grouped evaluation: out-of-fold scores, the headline metrics and their curves.
+
+Every image of a person stays on one side of every split (scikit-learn's StratifiedGroupKFold /
+GroupShuffleSplit); intervals come from a bootstrap over identities (analyses.stats).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
+from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
+
+from artifactual.analyses.stats import Estimate, bootstrap_metric, bootstrap_weights, permutation_test_auroc
+from artifactual.replication.models import MODELS
+from artifactual.replication.models.pixel_logreg import PixelLogReg, PixelLogRegConfig
+
+FPR_GRID = np.linspace(0, 1, 101)
+
+
+def n_folds_possible(y: np.ndarray, groups: np.ndarray, wanted: int = 5) -> int:
+    """As many folds as both classes have identities for (at most ``wanted``, at least 2)."""
+    per_class = [len(np.unique(groups[y == c])) for c in np.unique(y)]
+    return max(2, min([wanted, *per_class]))
+
+
+def oof_scores(X: np.ndarray, y: np.ndarray, groups: np.ndarray, make_model: Callable[[], Any] | None = None,
+               folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Out-of-fold class-1 scores for every image, identity-grouped and stratified.
+
+    Raises ValueError naming the problem when the labels have one class.
+    """
+    y = np.asarray(y).astype(int)
+    if len(np.unique(y)) < 2:
+        raise ValueError(f"labels have a single class ({np.unique(y).tolist()}): nothing to separate")
+    make_model = make_model or (lambda: PixelLogReg(PixelLogRegConfig(), seed=seed))
+    k = n_folds_possible(y, groups, folds)
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    scores = np.full(len(y), np.nan)
+    for train, test in cv.split(X, y, groups):
+        if len(np.unique(y[train])) < 2:
+            continue  # a fold without both classes cannot train; its images stay unscored
+        scores[test] = make_model().fit(X[train], y[train]).predict_score(X[test])
+    return scores
+
+
+def auroc_estimate(y: np.ndarray, scores: np.ndarray, groups: np.ndarray | None, seed: int = 0,
+                   metric: str = "auroc", test: bool = False) -> Estimate:
+    """Metric of (out-of-fold) scores with an identity-bootstrap interval; p-value by permutation if asked."""
+    ok = np.isfinite(scores)
+    y, scores = np.asarray(y)[ok].astype(int), np.asarray(scores)[ok]
+    g = None if groups is None else np.asarray(groups)[ok]
+    if len(np.unique(y)) < 2:
+        return Estimate(float("nan"), float("nan"), float("nan"), int(len(y)))
+    est = bootstrap_metric(y, scores, metric=metric, seed=seed, groups=g)
+    if not test:
+        return est
+    p, _ = permutation_test_auroc(y, scores, seed=seed, groups=g if _constant_within(y, g) else None)
+    return Estimate(est.estimate, est.ci_low, est.ci_high, est.n, p)
+
+
+def _constant_within(y: np.ndarray, groups: np.ndarray | None) -> bool:
+    if groups is None:
+        return False
+    import pandas as pd
+
+    return bool((pd.Series(y).groupby(pd.Series(groups).astype(str).to_numpy()).nunique() <= 1).all())
+
+
+def curves_with_bands(y: np.ndarray, scores: np.ndarray, groups: np.ndarray | None, n_boot: int = 200,
+                      seed: int = 0) -> dict[str, Any]:
+    """ROC and PR curves on fixed grids with pointwise 95% bootstrap bands (identity resampling)."""
+    ok = np.isfinite(scores)
+    y, scores = np.asarray(y)[ok].astype(int), np.asarray(scores)[ok]
+    g = None if groups is None else np.asarray(groups)[ok]
+    rng = np.random.default_rng(seed)
+    w = bootstrap_weights(len(y), n_boot, rng, g)
+    recall_grid = np.linspace(0, 1, 101)
+
+    def roc_at(weights):
+        fpr, tpr, _ = roc_curve(y, scores, sample_weight=weights)
+        return np.interp(FPR_GRID, fpr, tpr)
+
+    def pr_at(weights):
+        prec, rec, _ = precision_recall_curve(y, scores, sample_weight=weights)
+        return np.interp(recall_grid, rec[::-1], prec[::-1])
+
+    reps_roc, reps_pr = [], []
+    for row in w:
+        keep = row > 0
+        if len(np.unique(y[keep])) < 2:
+            continue
+        reps_roc.append(roc_at(row))
+        reps_pr.append(pr_at(row))
+    return {
+        "roc": {"fpr": FPR_GRID.tolist(), "tpr": roc_at(None).tolist(),
+                "tpr_low": np.percentile(reps_roc, 2.5, axis=0).tolist(),
+                "tpr_high": np.percentile(reps_roc, 97.5, axis=0).tolist()},
+        "pr": {"recall": recall_grid.tolist(), "precision": pr_at(None).tolist(),
+               "precision_low": np.percentile(reps_pr, 2.5, axis=0).tolist(),
+               "precision_high": np.percentile(reps_pr, 97.5, axis=0).tolist(),
+               "prevalence": float(y.mean())},
+    }
+
+
+def confusion_with_intervals(y: np.ndarray, scores: np.ndarray, groups: np.ndarray | None, seed: int = 0,
+                             threshold: float = 0.5, n_boot: int = 1000) -> dict[str, Any]:
+    """Confusion matrix at ``threshold`` and the true-positive / true-negative rates with 95% intervals."""
+    ok = np.isfinite(scores)
+    y, pred = np.asarray(y)[ok].astype(int), (np.asarray(scores)[ok] >= threshold).astype(int)
+    g = None if groups is None else np.asarray(groups)[ok]
+    tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
+    w = bootstrap_weights(len(y), n_boot, np.random.default_rng(seed), g)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpr_b = (w * (y == 1) * (pred == 1)).sum(1) / (w * (y == 1)).sum(1)
+        tnr_b = (w * (y == 0) * (pred == 0)).sum(1) / (w * (y == 0)).sum(1)
+    out = {"threshold": threshold, "matrix": [[int(tn), int(fp)], [int(fn), int(tp)]], "n": int(len(y))}
+    for name, point, reps in (("tpr", tp / max(1, tp + fn), tpr_b), ("tnr", tn / max(1, tn + fp), tnr_b)):
+        reps = reps[np.isfinite(reps)]
+        out[name] = {"estimate": float(point), "ci_low": float(np.percentile(reps, 2.5)),
+                     "ci_high": float(np.percentile(reps, 97.5))}
+    return out
+
+
+def holdout_scores(X: np.ndarray, y: np.ndarray, groups: np.ndarray, make_model: Callable[[], Any],
+                   test_size: float = 0.25, seed: int = 0) -> tuple[np.ndarray, Any]:
+    """Scores on one identity-grouped held-out split (NaN for training images) and the fitted model."""
+    split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+    train, test = next(split.split(X, y, groups))
+    model = make_model().fit(X[train], y[train])
+    scores = np.full(len(y), np.nan)
+    scores[test] = model.predict_score(X[test])
+    return scores, model
+
+
+def headline_model(name: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int = 0,
+                   protocol: str = "cv", make_model: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """AUROC, AP, confusion matrix and curves (all with 95% intervals) for one registered model."""
+    make_model = make_model or (lambda: MODELS.get(name)(seed=seed))
+    if protocol == "cv":
+        scores, fitted = oof_scores(X, y, groups, make_model, seed=seed), make_model()
+        split = "identity-grouped 5-fold out-of-fold scores"
+    else:
+        scores, fitted = holdout_scores(X, y, groups, make_model, seed=seed)
+        split = "one identity-grouped 75/25 hold-out split"
+    auroc = auroc_estimate(y, scores, groups, seed, test=True)
+    ap = auroc_estimate(y, scores, groups, seed, metric="average_precision")
+    return {
+        "name": name, "protocol": split, "n": auroc.n, "trainable_params": int(fitted.trainable_params()),
+        "auroc": auroc.estimate, "auroc_ci": [auroc.ci_low, auroc.ci_high],
+        "average_precision": ap.estimate, "average_precision_ci": [ap.ci_low, ap.ci_high],
+        "permutation_p": auroc.p_value,
+        "confusion": confusion_with_intervals(y, scores, groups, seed),
+        "curves": curves_with_bands(y, scores, groups, seed=seed),
+        "_scores": scores,
+    }

@@ -1,0 +1,227 @@
+"""``make paper``: turn ``results/<name>/summary.json`` files into ``paper/build/paper.pdf`` with Typst.
+
+The paper never holds a number of its own. This module gathers what the analyses wrote and hands
+it to the Typst source (``paper/main.typ`` and ``paper/sections/*.typ``):
+
+1. read ``<results>/<name>/summary.json`` for each name in :data:`SECTIONS` (absent -> ``null``);
+2. copy each figure in a summary's ``figures`` mapping (paths relative to ``<results>/<name>/``)
+   to ``<figures>/<name>-<key>.png`` (keeping the file's own suffix);
+3. write ``<out>/data.json``: ``{"sections": {name: summary or null}, "figures": {name: {key: file}},
+   "built_from": {...}, "missing": [...]}``;
+4. compile ``paper/main.typ`` with the ``typst`` Python package, offline, with its bundled fonts only,
+   into ``<out>/paper.pdf``.
+
+How the Typst source finds its data: Typst reads files only under the project root it is given, and
+a path starting with ``/`` is taken from that root. The root is the nearest folder holding the
+repository, ``<out>`` and ``<figures>`` (the repository itself for the default build), and two
+``sys.inputs`` give the root-relative places: ``data`` (of ``data.json``) and ``figures`` (the folder).
+Compiled by hand, the defaults in ``main.typ`` match the default build:
+``typst compile --root . paper/main.typ`` after one ``make paper``.
+
+Examples
+--------
+>>> import tempfile
+>>> tmp = Path(tempfile.mkdtemp())
+>>> pdf = build(tmp / "results", out_dir=tmp / "build", figures_dir=tmp / "figures")
+>>> pdf.read_bytes()[:4], json.loads((tmp / "build" / "data.json").read_text())["sections"]
+(b'%PDF', {'goel2022': None})
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from artifactual.replication.runs import atomic_write_json, git_commit
+
+#: Result folders the paper has a section for, in reading order (``results/<name>/summary.json``).
+SECTIONS: tuple[str, ...] = ("goel2022",)
+
+PAPER_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PAPER_DIR.parent
+MAIN_TYP = PAPER_DIR / "main.typ"
+DEFAULT_OUT_DIR = PAPER_DIR / "build"
+DEFAULT_FIGURES_DIR = PAPER_DIR / "figures"
+
+# A figure key becomes part of a file name and a Typst string: keep it to plain characters.
+_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class PaperBuildError(RuntimeError):
+    """The paper could not be built; the message names the file or value at fault."""
+
+
+def build(
+    results_dir: Path = Path("results"),
+    out_dir: Path = DEFAULT_OUT_DIR,
+    figures_dir: Path = DEFAULT_FIGURES_DIR,
+) -> Path:
+    """Build the paper from ``results_dir``; return the path of the PDF (``out_dir/paper.pdf``).
+
+    Parameters
+    ----------
+    results_dir
+        Folder holding ``<name>/summary.json`` for the names in :data:`SECTIONS`. Missing
+        summaries are not an error: their sections say they have not been run yet.
+    out_dir
+        Where ``data.json`` and ``paper.pdf`` are written (created if absent).
+    figures_dir
+        Where figures are copied to, as ``<name>-<key>.<suffix>`` (created if absent).
+
+    Raises
+    ------
+    PaperBuildError
+        A summary is not valid JSON, a figure key or path is unusable, or Typst fails to compile
+        (the message carries Typst's own diagnostic).
+    """
+    results_dir, out_dir, figures_dir = (Path(p).resolve() for p in (results_dir, out_dir, figures_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+
+    data = collect(results_dir, figures_dir)
+    data_file = out_dir / "data.json"
+    atomic_write_json(data_file, data)
+
+    pdf = out_dir / "paper.pdf"
+    compile_typst(data_file, figures_dir, pdf)
+    return pdf
+
+
+def collect(results_dir: Path, figures_dir: Path) -> dict[str, Any]:
+    """Read every section's summary, copy its figures, and return what ``data.json`` holds."""
+    sections: dict[str, Any] = {}
+    figures: dict[str, dict[str, str]] = {}
+    summaries: dict[str, Any] = {}
+    missing: list[str] = []
+    for name in SECTIONS:
+        summary_file = results_dir / name / "summary.json"
+        if not summary_file.is_file():
+            sections[name] = None
+            figures[name] = {}
+            missing.append(str(summary_file))
+            continue
+        try:
+            summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise PaperBuildError(f"{summary_file} is not valid JSON ({exc}); rerun the job that writes it") from None
+        if not isinstance(summary, dict):
+            raise PaperBuildError(f"{summary_file} holds a {type(summary).__name__}, expected a JSON object")
+        sections[name] = _finite(summary)
+        figures[name] = _copy_figures(name, summary, summary_file.parent, figures_dir, missing)
+        summaries[name] = {
+            "path": str(summary_file),
+            "sha256": hashlib.sha256(summary_file.read_bytes()).hexdigest(),
+        }
+    return {
+        "sections": sections,
+        "figures": figures,
+        "built_from": {
+            "results_dir": str(results_dir),
+            "summaries": summaries,
+            "git_commit": git_commit(REPO_ROOT),
+            "artifactual": _version("artifactual"),
+            "typst": _version("typst"),
+        },
+        "missing": missing,
+    }
+
+
+def _copy_figures(name: str, summary: dict[str, Any], section_dir: Path, figures_dir: Path,
+                  missing: list[str]) -> dict[str, str]:
+    """Copy ``summary["figures"]`` into ``figures_dir``; return key -> copied file name."""
+    mapping = summary.get("figures") or {}
+    if not isinstance(mapping, dict):
+        raise PaperBuildError(f"{section_dir / 'summary.json'}: 'figures' must map a key to a path, "
+                              f"got {type(mapping).__name__}")
+    copied: dict[str, str] = {}
+    for key, rel in mapping.items():
+        if not _KEY.match(str(key)):
+            raise PaperBuildError(f"{section_dir / 'summary.json'}: figure key {key!r} may hold only "
+                                  "letters, digits, '_' and '-'")
+        src = (section_dir / str(rel)).resolve()
+        if not src.is_relative_to(section_dir.resolve()):
+            raise PaperBuildError(f"{section_dir / 'summary.json'}: figure {key!r} path {rel!r} leaves {section_dir}")
+        if not src.is_file():
+            missing.append(str(src))
+            continue
+        target = figures_dir / f"{name}-{key}{src.suffix.lower() or '.png'}"
+        shutil.copyfile(src, target)
+        copied[str(key)] = target.name
+    return copied
+
+
+def compile_typst(data_file: Path, figures_dir: Path, pdf: Path) -> None:
+    """Compile :data:`MAIN_TYP` into ``pdf``, reading ``data_file`` and figures from ``figures_dir``."""
+    import typst  # the compiler is only needed here; reading results must work without it
+
+    # Typst may read only under its root; paths beginning with "/" are taken from it.
+    root = Path(os.path.commonpath([REPO_ROOT, data_file.parent, figures_dir]))
+    inputs = {
+        "data": "/" + data_file.relative_to(root).as_posix(),
+        "figures": "/" + figures_dir.relative_to(root).as_posix(),
+    }
+    try:
+        # ignore_system_fonts: the same fonts (bundled with the package) on every machine, offline.
+        typst.compile(str(MAIN_TYP), output=str(pdf), root=str(root), sys_inputs=inputs,
+                      ignore_system_fonts=True)
+    except typst.TypstError as exc:
+        detail = "\n".join(filter(None, [getattr(exc, "diagnostic", ""), *getattr(exc, "hints", [])]))
+        raise PaperBuildError(
+            f"typst could not compile {MAIN_TYP} (data {data_file}, figures {figures_dir}): "
+            f"{getattr(exc, 'message', exc)}\n{detail}".rstrip()
+        ) from None
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with NaN and infinities turned into ``None``: Typst's JSON reader rejects them."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m artifactual.paper.build [--results DIR] [--out-dir DIR] [--figures-dir DIR]``."""
+    ap = argparse.ArgumentParser(prog="python -m artifactual.paper.build",
+                                 description="Build paper/build/paper.pdf from results/<name>/summary.json.")
+    ap.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
+    ap.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help="for data.json and paper.pdf")
+    ap.add_argument("--figures-dir", type=Path, default=DEFAULT_FIGURES_DIR, help="copied figures")
+    args = ap.parse_args(argv)
+    try:
+        pdf = build(args.results, args.out_dir, args.figures_dir)
+    except PaperBuildError as exc:
+        print(f"paper: error: {exc}", file=sys.stderr)
+        return 1
+    data = json.loads((pdf.parent / "data.json").read_text(encoding="utf-8"))
+    for name, summary in data["sections"].items():
+        if summary is None:
+            print(f"paper: section {name!r} has no results yet ({args.results / name / 'summary.json'} absent)")
+    for path in data["missing"]:
+        if not path.endswith("summary.json"):
+            print(f"paper: figure listed but absent: {path}")
+    print(f"paper: wrote {pdf}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Figure scripts for an audit folder: read its data files, write ``DIR/figures/<name>.png``.
+
+An analysis writes data; these functions only draw it. The paper build copies the PNGs into
+``paper/figures/<section>-<name>.png`` and refers to them by the same names.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _save(fig, path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    return str(path.relative_to(path.parent.parent))
+
+
+def roc_pr(s: dict[str, Any], out: Path) -> str:
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 4))
+    for m in s["headline"]["models"]:
+        r, p = m["curves"]["roc"], m["curves"]["pr"]
+        line, = a.plot(r["fpr"], r["tpr"], label=f"{m['name']} AUROC {m['auroc']:.3f}")
+        a.fill_between(r["fpr"], r["tpr_low"], r["tpr_high"], color=line.get_color(), alpha=0.2)
+        b.plot(p["recall"], p["precision"], color=line.get_color(), label=f"{m['name']} AP {m['average_precision']:.3f}")
+        b.fill_between(p["recall"], p["precision_low"], p["precision_high"], color=line.get_color(), alpha=0.2)
+    a.plot([0, 1], [0, 1], "k--", lw=0.8)
+    a.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (95% bootstrap band)")
+    b.set(xlabel="recall", ylabel="precision", title="precision-recall (95% band)", ylim=(0, 1.02))
+    a.legend(fontsize=8), b.legend(fontsize=8)
+    fig.suptitle(f"class 1 = {s['classes']['1']} vs class 0 = {s['classes']['0']}", fontsize=9)
+    return _save(fig, out / "figures" / "roc_pr.png")
+
+
+def property_distributions(s: dict[str, Any], out: Path) -> str | None:
+    f = out / "properties_by_image.csv"
+    if not f.exists():
+        return None
+    t = pd.read_csv(f)
+    props = [c for c in t.columns if c not in ("label", "source")]
+    cols = 4
+    rows = int(np.ceil(len(props) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.4 * rows))
+    for ax, col in zip(axes.ravel(), props):
+        for lab, colour in ((0, "tab:blue"), (1, "tab:red")):
+            v = t.loc[t["label"] == lab, col].dropna()
+            if v.nunique() > 1:
+                ax.hist(v, bins=30, alpha=0.5, density=True, color=colour, label=s["classes"][str(lab)][:28])
+            elif len(v):
+                ax.axvline(v.iloc[0], color=colour)
+        ax.set_title(col, fontsize=8)
+        ax.tick_params(labelsize=6)
+    for ax in axes.ravel()[len(props):]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=6)
+    fig.suptitle("non-facial image properties by class (full distributions)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, out / "figures" / "property_distributions.png")
+
+
+def dose_response(s: dict[str, Any], out: Path) -> str | None:
+    rows = [c for c in s["checks"] if c["name"].startswith("dose_response_") and c["details"].get("curve")]
+    if not rows:
+        return None
+    fig, axes = plt.subplots(1, len(rows), figsize=(3 * len(rows), 3), squeeze=False)
+    for ax, c in zip(axes[0], rows):
+        cur = c["details"]["curve"]
+        x = [r["strength"] for r in cur]
+        ax.errorbar(range(len(x)), [r["estimate"] for r in cur],
+                    yerr=[[r["estimate"] - r["ci_low"] for r in cur], [r["ci_high"] - r["estimate"] for r in cur]],
+                    marker="o", capsize=3)
+        ax.set_xticks(range(len(x)), [str(v) for v in x], fontsize=7)
+        ax.axhline(0.5, color="k", lw=0.6, ls="--")
+        ax.set(ylim=(0.3, 1.02), title=c["name"].removeprefix("dose_response_"), xlabel="strength")
+    axes[0][0].set_ylabel("AUROC (95% CI)")
+    fig.suptitle(f"one artifact injected into half of one source ({rows[0]['details'].get('source')})", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, out / "figures" / "dose_response.png")
+
+
+def mean_images(s: dict[str, Any], out: Path) -> str | None:
+    f = out / "mean_images.npz"
+    if not f.exists():
+        return None
+    m = np.load(f)
+    diff = m["class1"] - m["class0"]
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+    for ax, img, title in ((axes[0], m["class0"], s["classes"]["0"]), (axes[1], m["class1"], s["classes"]["1"])):
+        ax.imshow(img, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(f"mean: {title}", fontsize=8)
+    lim = float(np.abs(diff).max()) or 1.0
+    im = axes[2].imshow(diff, cmap="coolwarm", vmin=-lim, vmax=lim)
+    axes[2].set_title("difference (class 1 - class 0)", fontsize=8)
+    fig.colorbar(im, ax=axes[2], fraction=0.046)
+    for ax in axes:
+        ax.axis("off")
+    return _save(fig, out / "figures" / "mean_images.png")
+
+
+def loso_matrix(s: dict[str, Any], out: Path) -> str | None:
+    rows = [c for c in s["checks"] if c["name"] == "leave_one_source_out" and c["details"].get("matrix")]
+    if not rows:
+        return None
+    t = pd.DataFrame(rows[0]["details"]["matrix"])
+    fig, ax = plt.subplots(figsize=(5, 0.6 * len(t) + 1.5))
+    ax.barh(range(len(t)), t["estimate"], xerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]], capsize=3)
+    ax.set_yticks(range(len(t)), [f"train {a}\ntest {b}" for a, b in zip(t["train"], t["test"])], fontsize=7)
+    ax.axvline(0.5, color="k", ls="--", lw=0.6)
+    ax.set(xlim=(0, 1), xlabel="AUROC on the held-out sources (95% CI)", title="leave-one-source-out")
+    return _save(fig, out / "figures" / "loso_matrix.png")
+
+
+FIGURES = {"roc_pr": roc_pr, "property_distributions": property_distributions, "dose_response": dose_response,
+           "mean_images": mean_images, "loso_matrix": loso_matrix}
+
+
+def render_audit_figures(summary: dict[str, Any], out: Path) -> dict[str, str]:
+    """Draw every figure whose data exists; returns ``{name: path relative to out}``."""
+    made = {}
+    for name, fn in FIGURES.items():
+        path = fn(summary, Path(out))
+        if path:
+            made[name] = path
+    return made
+
+
+def main(folder: str) -> int:  # python -m artifactual.paper.figures results/goel2022
+    out = Path(folder)
+    s = json.loads((out / "summary.json").read_text())
+    print(render_audit_figures(s, out))
+    return 0

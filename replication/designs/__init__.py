@@ -1,0 +1,1 @@
+"""Confounded designs: claimed labels assigned by photo source, made explicit."""

@@ -1,0 +1,30 @@
+"""Image classifiers, one published model per file, registered by name.
+
+Every model takes uint8 image stacks ``(n, H, W)`` (seed 000's greyscale output) and returns
+scores for class 1 (higher = more class-1-like)::
+
+    model = MODELS.get("pixel_logreg")(config=None, seed=0)
+    model.fit(X_train, y_train)
+    scores = model.predict_score(X_test)
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from artifactual.replication.registry import Registry
+
+
+class ImageClassifier(Protocol):
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "ImageClassifier": ...
+
+    def predict_score(self, X: np.ndarray) -> np.ndarray: ...
+
+    def trainable_params(self) -> int: ...
+
+
+MODELS: Registry = Registry("model")
+
+from artifactual.replication.models import knabenhans_cnn, pixel_logreg  # noqa: E402,F401

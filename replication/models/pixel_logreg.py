@@ -1,0 +1,62 @@
+"""``pixel_logreg``: logistic regression on (resized) greyscale pixels.
+
+The simplest model that can read a photo's capture style: if it matches a "universal" classifier
+on a confounded design, the design, not the model, explains the number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from artifactual.replication.models import MODELS
+
+
+@dataclass(frozen=True)
+class PixelLogRegConfig:
+    side: int = 32  # images resized to side x side before flattening (1,024 features)
+    C: float = 0.01  # strong L2: far more pixels than images per identity
+    max_iter: int = 2000
+
+
+def pixels_to_features(X: np.ndarray, side: int) -> np.ndarray:
+    """(n, H, W[, 3]) uint8 -> (n, side*side) float in [0, 1] (colour averaged to grey)."""
+    X = np.asarray(X)
+    if X.ndim == 4:
+        X = X.mean(axis=3)
+    if X.shape[1:3] != (side, side):
+        X = np.stack([cv2.resize(np.asarray(x, np.float32), (side, side), interpolation=cv2.INTER_AREA) for x in X])
+    return X.reshape(len(X), -1).astype(np.float64) / 255.0
+
+
+@MODELS.register("pixel_logreg")
+class PixelLogReg:
+    """Standardised pixels -> L2 logistic regression (scikit-learn, lbfgs).
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 255, (40, 16, 16)).astype(np.uint8); y = np.r_[np.zeros(20), np.ones(20)]
+    >>> X[y == 1, :4] = 255
+    >>> m = PixelLogReg(PixelLogRegConfig(side=16)).fit(X, y)
+    >>> bool(m.predict_score(X)[y == 1].mean() > m.predict_score(X)[y == 0].mean())
+    True
+    """
+
+    def __init__(self, config: PixelLogRegConfig | None = None, seed: int = 0) -> None:
+        self.config = config or PixelLogRegConfig()
+        self.seed = seed
+        self.pipe = make_pipeline(StandardScaler(), LogisticRegression(C=self.config.C, max_iter=self.config.max_iter))
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "PixelLogReg":
+        self.pipe.fit(pixels_to_features(X, self.config.side), np.asarray(y).astype(int))
+        return self
+
+    def predict_score(self, X: np.ndarray) -> np.ndarray:
+        return self.pipe.predict_proba(pixels_to_features(X, self.config.side))[:, 1]
+
+    def trainable_params(self) -> int:
+        return self.config.side ** 2 + 1

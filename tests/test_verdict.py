@@ -1,0 +1,124 @@
+"""Known answers the verdict rules must get right, on synthetic images the tests make.
+
+- a property planted in one class only (class = source) -> source_confound;
+- a clearly visible real signal (a drawn mark on class-1 faces) present in every source
+  -> no_confound_detected;
+- pure noise with 90/10 labels -> not flagged;
+- over 100 random-label datasets, false source_confound verdicts <= 5%.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from artifactual.analyses.audit import audit_in_memory
+from artifactual.analyses.audit_data import AuditConfig, AuditData, pipeline_from_raw
+from artifactual.analyses.checks import CHECKS
+from artifactual.analyses.probes import property_table
+from artifactual.replication.preprocess import Goel2022Preprocess
+
+SIDE = 24
+FAST = AuditConfig(raw_side=SIDE, n_boot=200, n_perm=200, null_repeats=3, dose_max_images=80, folds=3)
+PP = Goel2022Preprocess(detect_face=False, size=SIDE)
+
+
+def faces(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Smooth random 'portraits': a skin-toned ellipse with blurred texture on a textured background."""
+    out = np.empty((n, SIDE, SIDE, 3), np.uint8)
+    for i in range(n):
+        bg = cv2.GaussianBlur(rng.normal(110, 40, (SIDE, SIDE, 3)), (0, 0), 2)
+        img = bg.copy()
+        m = np.zeros((SIDE, SIDE), np.uint8)
+        cv2.ellipse(m, (SIDE // 2, SIDE // 2), (SIDE // 3, SIDE // 2 - 2), 0, 0, 360, 1, -1)
+        tone = rng.uniform(120, 200) * np.array([1.0, 0.8, 0.7])
+        img[m == 1] = tone + cv2.GaussianBlur(rng.normal(0, 25, (SIDE, SIDE)), (0, 0), 1.5)[m == 1][:, None]
+        out[i] = np.clip(img, 0, 255)
+    return out
+
+
+def mugshot_style(x: np.ndarray) -> np.ndarray:
+    """A source artifact: greyscale with a lighter background."""
+    g = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
+    return np.repeat(np.clip(g.astype(int) + 40, 0, 255).astype(np.uint8)[..., None], 3, 2)
+
+
+def draw_mark(x: np.ndarray) -> np.ndarray:
+    x = x.copy()
+    cv2.rectangle(x, (SIDE // 2 - 3, SIDE // 2 - 3), (SIDE // 2 + 3, SIDE // 2 + 3), (20, 20, 20), -1)
+    return x
+
+
+def make(raw: np.ndarray, y: np.ndarray, source: np.ndarray) -> AuditData:
+    n = len(y)
+    boxes = np.tile([0, 0, SIDE, SIDE], (n, 1))
+    groups = np.array([f"p{i // 2}" for i in range(n)])  # two images per person
+    return AuditData(X=pipeline_from_raw(raw, boxes, PP), raw=raw, boxes=boxes, y=y.astype(int),
+                     source=source, groups=groups, properties=property_table(list(raw)), table=None,
+                     preprocess=PP, label_values={0: "B", 1: "A"})
+
+
+def test_planted_source_artifact_is_a_source_confound():
+    rng = np.random.default_rng(0)
+    raw = faces(120, rng)
+    y = np.repeat([1, 0], 60)  # class = source, as in seed 000
+    raw[y == 1] = np.stack([mugshot_style(x) for x in raw[y == 1]])
+    source = np.where(y == 1, "mugshots", "portraits")
+    verdict, reasons, checks, head = audit_in_memory(make(raw, y, source), FAST)
+    assert verdict == "source_confound", reasons
+    by = {c.name: c for c in checks}
+    assert by["image_properties"].ci_low > 0.9 and by["label_source_association"].estimate == pytest.approx(1.0)
+    assert {c.name.split("_within")[0] for c in checks} >= {"source_predictability", "face_removed", "blur_ablation"}
+
+
+def test_drawn_mark_in_every_source_is_not_a_confound():
+    rng = np.random.default_rng(1)
+    raw = faces(160, rng)
+    source = np.repeat(["mugshots", "portraits"], 80)
+    raw[source == "mugshots"] = np.stack([mugshot_style(x) for x in raw[source == "mugshots"]])
+    y = np.tile(np.repeat([1, 0], 2), 40)  # both classes in both sources; people keep one label
+    raw[y == 1] = np.stack([draw_mark(x) for x in raw[y == 1]])
+    verdict, reasons, checks, head = audit_in_memory(make(raw, y, source), FAST)
+    assert head["auroc"] > 0.9  # the mark is a real, learnable signal ...
+    assert verdict == "no_confound_detected", reasons  # ... present in every source
+
+
+def test_pure_noise_with_imbalanced_labels_is_not_flagged():
+    rng = np.random.default_rng(2)
+    raw = rng.integers(0, 256, (160, SIDE, SIDE, 3)).astype(np.uint8)
+    y = (rng.random(160) < 0.1).astype(int)
+    y[:2] = 1
+    source = rng.choice(["a", "b"], 160)
+    verdict, reasons, _, _ = audit_in_memory(make(raw, y, source), FAST)
+    assert verdict != "source_confound", reasons
+
+
+def test_random_labels_rarely_called_source_confound():
+    """100 datasets whose sources differ visibly but whose labels are random: <= 5% false flags."""
+    names = ["label_source_association", "image_properties", "face_removed_face_only", "blur_ablation",
+             "leave_one_source_out"]
+    rng = np.random.default_rng(3)
+    base = faces(60, rng)
+    flagged = 0
+    for k in range(100):
+        r = np.random.default_rng(100 + k)
+        raw = base[r.permutation(60)].copy()
+        source = np.repeat(["s1", "s2"], 30)
+        raw[:30] = np.stack([mugshot_style(x) for x in raw[:30]])
+        y = np.repeat(r.integers(0, 2, 30), 2)  # one random label per person
+        cfg = AuditConfig(raw_side=SIDE, n_boot=100, n_perm=100, folds=3, seed=k)
+        verdict, _, _, _ = audit_in_memory(make(raw, y, source), cfg, names, lazy=True)
+        flagged += verdict == "source_confound"
+    assert flagged <= 5
+
+
+def test_every_registered_check_runs_on_a_tiny_dataset():
+    rng = np.random.default_rng(4)
+    raw = faces(60, rng)
+    y = np.tile([1, 1, 0, 0], 15)
+    source = np.repeat(["a", "b", "c"], 20)
+    d = make(raw, y, source)
+    for name in CHECKS.names():
+        rows = CHECKS.get(name)(d, FAST)
+        assert rows and all(r.name and r.reading and r.n >= 0 for r in rows), name
