@@ -17,6 +17,7 @@ from artifactual.replication.data import DATA_ENV, DATASETS, load_dataset
 from artifactual.replication.data.dataset import DatasetError
 from artifactual.replication.data.summary import format_summary, summarize
 from artifactual.replication.preprocess import Goel2022Preprocess, detection_rates, preprocess_dataset
+from artifactual.replication.models import MODELS
 from artifactual.replication.runs import atomic_write_json
 
 DATA_HELP = f"folder holding lfw/, utkface/ and orl/ (default: ${DATA_ENV})"
@@ -64,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--identity", default=None, help="column naming the person (splits keep a person on one side)")
     a.add_argument("--positive", default=None, help="label value treated as class 1 (default: the larger)")
     a.add_argument("--out", required=True, help="output folder (summary.json, summary.md, figures/)")
+    a.add_argument("--models", nargs="+", default=None, choices=MODELS.names(),
+                   help="headline models (default: pixel_logreg knabenhans_cnn)")
     a.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a preprocessing setting (default: seed 000's pipeline at size=64)")
     _add_common(a)
@@ -167,7 +170,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from artifactual.analyses.audit import AuditRun, run_audit, write_summary
+    from artifactual.analyses.audit import AuditRun, HeadlineConfig, run_audit, write_summary
     from artifactual.paper.figures import render_audit_figures
     from artifactual.replication.data import manifest as manifest_loader
 
@@ -182,7 +185,8 @@ def _audit(args: argparse.Namespace) -> int:
     if positive is not None and ds.table["label"].dropna().map(type).eq(str).all():
         positive = str(positive)
     pp = override(Goel2022Preprocess(size=64), parse_assignments(args.set))
-    run = AuditRun(name="audit", dataset=ds, label_col="label", preprocess=pp, positive=positive,
+    headline = HeadlineConfig(models=tuple(args.models)) if args.models else HeadlineConfig()
+    run = AuditRun(name="audit", dataset=ds, label_col="label", preprocess=pp, positive=positive, headline=headline,
                    data_description=f"user manifest {args.manifest}",
                    extra={"design": {"manifest": str(args.manifest), "skipped_rows": skipped}})
     out = Path(args.out)

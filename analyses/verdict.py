@@ -48,7 +48,7 @@ def decide(checks: list[CheckResult], headline: dict[str, Any], n_sources: int) 
     strong = v.estimate >= V_STRONG and p is not None and p < 0.05
     if strong:
         reasons.append(f"(a) the label is largely determined by the source: Cramér's V {v.estimate:.3f} "
-                       f"[{v.ci_low:.3f}, {v.ci_high:.3f}], Holm p {p:.2g}")
+                       f"[{v.ci_low:.3f}, {v.ci_high:.3f}], Holm p {'< 0.001' if p < 0.001 else f'{p:.3f}'}")
     lo = headline.get("auroc_ci", [float("nan")])[0]
     learnable = lo > 0.5
     if learnable:

@@ -81,6 +81,7 @@ def dose_response(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
         est = Estimate(top["estimate"], top["ci_low"], top["ci_high"], top["n"], top["p_value"])
         rows.append(CheckResult.from_estimate(
             f"dose_response_{artifact}", "auroc at strongest dose", est,
-            f"{artifact} injected into half of {src}: AUROC rises from {curve[0]['estimate']:.3f} to {fmt(est)}",
+            f"{artifact} injected into half of {src}: AUROC {curve[0]['estimate']:.3f} at strength {levels[0]}, "
+            f"{fmt(est)} at {levels[-1]}",
             source=src, curve=curve))
     return rows
