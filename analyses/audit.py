@@ -8,6 +8,7 @@ recorded as failed with its reason and never loses the finished ones.
 from __future__ import annotations
 
 import math
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ class AuditRun:
     positive: Any = None
     data_description: str = ""
     class_names: dict[int, str] | None = None  # shown instead of raw label values
+    balance: bool = False  # equalise classes after preprocessing (seed 000 did)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -80,20 +82,26 @@ def _headline(run: AuditRun, d: AuditData) -> list[dict[str, Any]]:
 def run_audit(run: AuditRun, out: Path, workers: int | None = None, progress: bool = True,
               only: list[str] | None = None) -> dict[str, Any]:
     out = Path(out)
-    d = build_audit_data(run.dataset, run.label_col, run.preprocess, run.audit, run.positive, workers, progress)
+    t0 = time.perf_counter()
+    d = build_audit_data(run.dataset, run.label_col, run.preprocess, run.audit, run.positive, workers, progress,
+                         balance=run.balance)
+    d.preprocessing_report["seconds_preprocess_and_properties"] = round(time.perf_counter() - t0, 1)
     config = {"name": run.name, "label": run.label_col, "preprocess": to_dict(run.preprocess),
               "audit": to_dict(run.audit), "headline": to_dict(run.headline), **run.extra}
     rd = RunDir.create(out / "runs", run.name, config, run.dataset.manifest_hash)
     done = rd.completed("unit")
     if "headline" not in done:
-        rd.append({"unit": "headline", "models": _headline(run, d)})
+        t0 = time.perf_counter()
+        models = _headline(run, d)
+        rd.append({"unit": "headline", "models": models, "seconds": round(time.perf_counter() - t0, 1)})
     for name in only or CHECKS.names():
         unit = f"check:{name}"
         if unit in done:
             continue
+        t0 = time.perf_counter()
         try:
             rows = [r.as_dict() for r in CHECKS.get(name)(d, run.audit)]
-            rd.append({"unit": unit, "rows": rows})
+            rd.append({"unit": unit, "rows": rows, "seconds": round(time.perf_counter() - t0, 1)})
         except Exception as exc:  # one broken check must not lose the others
             rd.append({"unit": unit, "rows": [CheckResult.not_applicable(name, "-", f"failed: {exc}").as_dict()],
                        "traceback": traceback.format_exc(limit=5)})
@@ -166,6 +174,7 @@ def collect_summary(run: AuditRun, d: AuditData, rd: RunDir) -> dict[str, Any]:
         "verdict": verdict,
         "verdict_reasons": reasons,
         "figures": {},
+        "seconds": {u: r.get("seconds") for u, r in units.items()},
         "run_dir": str(rd.path),
         "provenance": {k: prov[k] for k in ("manifest_hash", "versions", "git_commit")},
     }

@@ -114,8 +114,26 @@ def _raw_one(rule: PixelRule, side: int, row: dict[str, Any]) -> dict[str, Any]:
     return {"raw": resize_with_padding(px, side, 0, True), "props": props}
 
 
+def rebalance(kept: pd.DataFrame, y: np.ndarray, seed: int) -> np.ndarray:
+    """Boolean mask keeping whole identities of the larger class until both classes are equal.
+
+    Seed 000 balanced its classes after preprocessing (Table 1: 10,336 each, FFHQ added to the
+    non-criminal side); face detection drops sources at different rates, so a design balanced
+    before preprocessing is not balanced after it.
+    """
+    from artifactual.replication.designs.goel2022 import sample_identities
+
+    counts = np.bincount(y, minlength=2)
+    big = int(np.argmax(counts))
+    frame = kept.assign(identity=kept["identity"].astype(str).where(kept["identity"].notna(),
+                                                                    "row:" + kept.index.astype(str)))
+    chosen = sample_identities(frame[y == big], int(counts.min()), np.random.default_rng(seed))
+    return (y != big) | kept.index.isin(chosen.index)
+
+
 def build_audit_data(ds: Dataset, label_col: str, pp_cfg: Goel2022Preprocess, cfg: AuditConfig,
-                     positive: Any | None = None, workers: int | None = None, progress: bool = True) -> AuditData:
+                     positive: Any | None = None, workers: int | None = None, progress: bool = True,
+                     balance: bool = False) -> AuditData:
     pp = preprocess_dataset(ds, pp_cfg, workers=workers, progress=progress)
     table = pp.table
     kept = table[(table["array_row"] >= 0) & table[label_col].notna()].copy()
@@ -123,6 +141,10 @@ def build_audit_data(ds: Dataset, label_col: str, pp_cfg: Goel2022Preprocess, cf
         raise ValueError(f"no usable images with a {label_col!r} label after preprocessing "
                          f"(outcomes: {table['pp_status'].value_counts().to_dict()})")
     y, names = binary_labels(kept[label_col], positive)
+    n_before = len(kept)
+    if balance:
+        keep = rebalance(kept, y, cfg.seed)
+        kept, y = kept[keep], y[keep]
     key = stable_hash({"pp": to_dict(pp_cfg), "side": cfg.raw_side, "rows": kept.index.tolist()})
     folder = cache_root() / "audit" / ds.manifest_hash / key
     if (folder / "done").exists():
@@ -148,6 +170,7 @@ def build_audit_data(ds: Dataset, label_col: str, pp_cfg: Goel2022Preprocess, cf
     groups = np.where(ident.isna(), "row:" + kept.index.astype(str), ident.astype(str))
     X = np.asarray(pp.arrays)[kept["array_row"].to_numpy()]
     report = {"status_counts": table["pp_status"].value_counts().to_dict(), "kept": int(len(kept)),
+              "rebalanced_after_preprocessing": {"from": int(n_before), "to": int(len(kept))} if balance else None,
               "from_cache": pp.from_cache,
               # unequal face-detection rates by source are themselves a confound: reported, with intervals
               "detection_rates": detection_rates(table, "source") if pp_cfg.detect_face else []}

@@ -45,7 +45,8 @@ def goel2022_run(embedded: bool, data_root: str | Path | None = None, per_class:
                         "subsampled": bool(per_class), "description": data},
              "paper_claims": PAPER_CLAIMS}
     return AuditRun(name="goel2022", dataset=ds, label_col="label", preprocess=pp, audit=audit, headline=headline,
-                    positive=1, data_description=data, class_names={1: CLASS_A, 0: CLASS_B}, extra=extra)
+                    positive=1, data_description=data, class_names={1: CLASS_A, 0: CLASS_B}, extra=extra,
+                    balance=True)
 
 
 def replicate(out: Path, embedded: bool, data_root: str | Path | None = None, per_class: int = 0,

@@ -36,7 +36,11 @@ def summary_markdown(s: dict[str, Any]) -> str:
         *[f"| {r['source']} | {r['class']} | {r['n']:,} |" for r in s["design"]["sources"]],
         "",
         f"{s['design']['n']:,} images of {s['design']['identities']:,} identities after preprocessing "
-        f"(outcomes: {s['preprocessing'].get('status_counts')}).",
+        f"(outcomes: {s['preprocessing'].get('status_counts')})."
+        + (f" Classes were rebalanced after preprocessing, as seed 000 did, by dropping whole identities of the larger "
+           f"class: {s['preprocessing']['rebalanced_after_preprocessing']['from']:,} -> "
+           f"{s['preprocessing']['rebalanced_after_preprocessing']['to']:,} images."
+           if s["preprocessing"].get("rebalanced_after_preprocessing") else ""),
         "",
         *_detection_lines(s),
         "## Headline (identity-grouped held-out data)",

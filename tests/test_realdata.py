@@ -36,3 +36,14 @@ def test_utkface_fields_and_cli_summary(real_data_root, capsys):
     assert main(["data", "summarize", "--dataset", "orl", "--data-root", str(real_data_root), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "400 images usable" in out and "40 identities" in out
+
+
+@pytest.mark.slow
+def test_goel2022_replication_on_real_data(real_data_root, tmp_path):
+    """The acceptance run, subsampled: high AUROC, and the audit calls it a source confound."""
+    from artifactual.analyses.goel2022 import replicate
+
+    s = replicate(tmp_path / "goel2022", embedded=False, data_root=real_data_root, per_class=600, progress=False)
+    assert s["verdict"] == "source_confound"
+    assert s["headline"]["auroc"] >= 0.9 and s["headline"]["auroc_ci"][0] > 0.5
+    assert {r["source"] for r in s["design"]["sources"]} == {"orl", "utkface_mugshot_capture", "utkface", "lfw"}

@@ -103,7 +103,7 @@ def _rows(ds: Dataset, source: str, label: int, captured: bool, identity=None) -
     return out
 
 
-def _sample_identities(frame: pd.DataFrame, n_images: int, rng: np.random.Generator) -> pd.DataFrame:
+def sample_identities(frame: pd.DataFrame, n_images: int, rng: np.random.Generator) -> pd.DataFrame:
     """Whole identities in random order, each taken only if it still fits, up to ``n_images``.
 
     Never splits a person; skipping people who would overshoot keeps the classes balanced
@@ -148,7 +148,7 @@ def build_design(cfg: Goel2022Design, data_root: str | Path | None = None, worke
         orl_rows = _rows(orl, "orl", 1, False)
         utk_a = _rows(utk.subset(a_mask), "utkface_mugshot_capture", 1, True, _utk_identity)
         utk_b = _rows(utk.subset(~a_mask), "utkface", 0, False, _utk_identity)
-        lfw_rows = _sample_identities(_rows(lfw, "lfw", 0, False), len(orl_rows) + len(utk_a) - len(utk_b), rng)
+        lfw_rows = sample_identities(_rows(lfw, "lfw", 0, False), len(orl_rows) + len(utk_a) - len(utk_b), rng)
         parts = [orl_rows, utk_a, utk_b, lfw_rows]
         rules = {"orl": orl.pixel_rule(), "utkface": utk.pixel_rule(), "lfw": lfw.pixel_rule()}
     table = pd.concat(parts, ignore_index=True)
@@ -157,7 +157,7 @@ def build_design(cfg: Goel2022Design, data_root: str | Path | None = None, worke
         for _, cls in table.groupby("label"):
             frac = min(1.0, cfg.per_class / len(cls))
             for _, src in cls.groupby("source"):
-                keep.append(_sample_identities(src, int(round(frac * len(src))), rng))
+                keep.append(sample_identities(src, int(round(frac * len(src))), rng))
         table = pd.concat(keep, ignore_index=True)
     notes = {f"n_{s}": int(n) for s, n in table["source"].value_counts().sort_index().items()}
     rule = DesignPixelRule(root=None, rules=rules, capture=cfg.capture)
