@@ -96,3 +96,23 @@ def test_audit_on_utkface_gender_one_source_is_not_a_confound(real_data_root, tm
     s = json.loads((out / "summary.json").read_text())
     assert s["verdict"] == "no_confound_detected"
     assert s["headline"]["auroc_ci"][0] > 0.5  # gender is a real, learnable signal here
+
+
+@pytest.mark.realdata
+def test_audit_on_lfw_smiling_one_source_is_not_a_confound(real_data_root, tmp_path):
+    """LFW smiling (a real signal, one source): not a source confound."""
+    import shutil
+
+    labels = pd.read_csv(real_data_root / "lfw" / "labels.tsv", sep="\t", dtype=str, keep_default_na=False)
+    labels = labels[labels["smile_morishita"].isin(["0", "1"])].iloc[::15][:240]
+    rows = []
+    for rel, smile in zip(labels["path"], labels["smile_morishita"]):
+        name = rel.replace("/", "__")
+        shutil.copy(real_data_root / "lfw" / rel, tmp_path / name)  # temporary folder, never the repository
+        rows.append({"path": name, "smiling": smile, "source": "lfw", "person": rel.split("/")[1]})
+    pd.DataFrame(rows).to_csv(tmp_path / "m.csv", index=False)
+    out = tmp_path / "audit"
+    assert main(["audit", "--manifest", str(tmp_path / "m.csv"), "--label", "smiling", "--source", "source",
+                 "--identity", "person", "--out", str(out), "--no-progress", "--models", "pixel_logreg"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["verdict"] == "no_confound_detected"
