@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(a)
 
     rep = sub.add_parser("replicate", help="rebuild a published system on public faces and audit it")
-    rep.add_argument("name", choices=["goel2022"])
+    rep.add_argument("name", choices=["goel2022", "goel2022-fpt"])
     rep.add_argument("--data-root", default=None, help=DATA_HELP)
     rep.add_argument("--embedded", action="store_true", help="use the embedded default instead of real data")
     rep.add_argument("--per-class", type=int, default=0, help="subsample each class to about N images (0 = all)")
@@ -137,9 +137,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "audit":
         return _audit(args)
     if args.command == "replicate":
+        out = Path(args.out or Path("results") / args.name)
+        if args.name == "goel2022-fpt":
+            from artifactual.analyses.goel2022_fpt import replicate_fpt
+
+            s = replicate_fpt(out, embedded=args.embedded, data_root=args.data_root,
+                              per_dataset=args.per_class or None, workers=args.workers, progress=not args.no_progress)
+            print("\n".join(s["readings"]))
+            print(f"wrote {out / 'summary.json'}, {out / 'summary.md'} and {len(s['figures'])} figures")
+            return 0
         from artifactual.analyses.goel2022 import replicate
 
-        out = Path(args.out or Path("results") / args.name)
         s = replicate(out, embedded=args.embedded, data_root=args.data_root, per_class=args.per_class,
                       workers=args.workers, progress=not args.no_progress)
         _print_audit(s, out)
@@ -159,6 +167,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         out = Path(args.out) / "goel2022"
         s = replicate(out, embedded=True, workers=args.workers, progress=not args.no_progress)
         _print_audit(s, out)
+        from artifactual.analyses.goel2022_fpt import replicate_fpt
+
+        fpt = replicate_fpt(Path(args.out) / "goel2022-fpt", embedded=True, workers=args.workers,
+                            progress=not args.no_progress)
+        print("\n".join(fpt["readings"]))
         from artifactual.paper.build import build
 
         paper_dir = Path(args.paper_dir) if args.paper_dir else None

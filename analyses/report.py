@@ -52,6 +52,13 @@ def summary_markdown(s: dict[str, Any]) -> str:
         lines.append(f"| {m['name']} | {m['protocol']}{' (' + m['note'] + ')' if m.get('note') else ''} | {m['n']:,} | "
                      f"{_num(m['auroc'])} {_ci(*m['auroc_ci'])} | {_num(m['average_precision'])} "
                      f"{_ci(*m['average_precision_ci'])} | {_p(m.get('permutation_p'))} | {m['trainable_params']:,} |")
+    lines += ["", "Confusion matrices at threshold 0.5 (rows: true class 0, 1; columns: predicted 0, 1):", ""]
+    for m in h["models"]:
+        c = m["confusion"]
+        (tn, fp), (fn, tp) = c["matrix"]
+        lines.append(f"- {m['name']}: [[{tn:,}, {fp:,}], [{fn:,}, {tp:,}]]; true-positive rate "
+                     f"{_num(c['tpr']['estimate'])} {_ci(c['tpr']['ci_low'], c['tpr']['ci_high'])}, true-negative rate "
+                     f"{_num(c['tnr']['estimate'])} {_ci(c['tnr']['ci_low'], c['tnr']['ci_high'])} (n {c['n']:,})")
     if h.get("paper_auroc") is not None:
         lines += ["", f"The paper reported AUROC {h['paper_auroc']} and average precision {h['paper_average_precision']} "
                       f"(seed 000, Figure 5)."]

