@@ -185,10 +185,12 @@ def readings(study: dict[str, Any]) -> list[str]:
     for (dname, model), part in e.groupby(["dataset", "model"]):
         plain = part[part["scheme"] == "plaintext"].iloc[0]
         chaos = part[part["scheme"] == "chaos_literal"].iloc[0]
+        undone = part[part["scheme"] == "chaos_literal_sign_undone"].iloc[0]
         aes = part[part["scheme"] == "aes_ctr"].iloc[0]
         in_chance = aes["chance_low"] <= aes["auroc"] <= aes["chance_high"]
         out.append(f"{dname}, {model}: plaintext {plain['auroc']:.3f}, literal chaos {chaos['auroc']:.3f} "
-                   f"[{chaos['ci_low']:.3f}, {chaos['ci_high']:.3f}], AES {aes['auroc']:.3f} "
+                   f"[{chaos['ci_low']:.3f}, {chaos['ci_high']:.3f}], literal chaos with its sign undone (no key) "
+                   f"{undone['auroc']:.3f} [{undone['ci_low']:.3f}, {undone['ci_high']:.3f}], AES {aes['auroc']:.3f} "
                    f"[{aes['ci_low']:.3f}, {aes['ci_high']:.3f}] ("
                    + ("within" if in_chance else "OUTSIDE") + f" chance's interval {aes['chance_low']:.3f}-{aes['chance_high']:.3f})")
     return out

@@ -147,7 +147,7 @@ def encrypted_examples(s: dict[str, Any], out: Path) -> str | None:
     z = np.load(f)
     keys = sorted(z.files)
     datasets = sorted({k.split("__")[0] for k in keys})
-    schemes = ["plaintext", "chaos_literal", "pixel_permutation", "aes_ctr"]
+    schemes = ["plaintext", "chaos_literal", "chaos_literal_sign_undone", "pixel_permutation", "aes_ctr"]
     d = datasets[0]
     fig, axes = plt.subplots(4, len(schemes), figsize=(2.2 * len(schemes), 9))
     for j, scheme in enumerate(schemes):

@@ -13,6 +13,10 @@ Numerics: the recurrence loses all precision after a few dozen steps for |x| < 1
 reach the "large" degrees the scheme needs; T_p(x) = cos(p arccos x) is exact for |x| <= 1 and
 costs nothing, so we use it (the recurrence is kept for the test that shows the two agree).
 
+Because T lies in [-1, 1], about half the images also change sign; ``chaos_literal_sign_undone``
+multiplies X by the sign of its mean (a real image's mean is positive), which needs no key and
+leaves only the scale.
+
 For comparison: a keyed pixel permutation (hides the arrangement, keeps every pixel value and so
 every histogram statistic) and a real cipher, AES-256 in counter mode over the pixel bytes
 (``cryptography`` package), which leaves nothing a model can use.
@@ -122,7 +126,7 @@ class AESCTR:
         return self.encrypt(image, index)  # CTR mode: the same keystream XOR decrypts
 
 
-SCHEMES = ("plaintext", "chaos_literal", "pixel_permutation", "aes_ctr")
+SCHEMES = ("plaintext", "chaos_literal", "chaos_literal_sign_undone", "pixel_permutation", "aes_ctr")
 
 
 def encrypt_stack(images: np.ndarray, scheme: str, seed: int = 0) -> np.ndarray:
@@ -133,6 +137,11 @@ def encrypt_stack(images: np.ndarray, scheme: str, seed: int = 0) -> np.ndarray:
         chaos = LiteralChaos.generate(seed)
         rs = np.random.default_rng(seed + 1).integers(10**8, 10**9, len(images))
         return np.stack([chaos.encrypt(m, int(r))[1] for m, r in zip(images, rs)])
+    if scheme == "chaos_literal_sign_undone":
+        # no key needed: pixel means of a real image are positive, so sign(mean(X)) is the sign of
+        # the scheme's scalar; what remains is a per-image scale
+        X = encrypt_stack(images, "chaos_literal", seed)
+        return X * np.sign(X.reshape(len(X), -1).mean(1))[:, None, None]
     if scheme == "pixel_permutation":
         perm = PixelPermutation(seed)
         return np.stack([perm.encrypt(m) for m in images])

@@ -45,7 +45,8 @@ def test_run_on_embedded_default_end_to_end_and_resume(tmp_path, capsys):
     f = json.loads((out / "goel2022-fpt" / "summary.json").read_text())
     assert {m["name"] for m in f["models"]} == {"fpt_minilm_pretrained", "fpt_minilm_random", "fpt_gpt2_shaped",
                                                 "logreg_8x8_thumbnails", "knabenhans_cnn"}
-    assert {e["scheme"] for e in f["encryption"]} == {"plaintext", "chaos_literal", "pixel_permutation", "aes_ctr"}
+    assert {e["scheme"] for e in f["encryption"]} == {"plaintext", "chaos_literal", "chaos_literal_sign_undone",
+                                                    "pixel_permutation", "aes_ctr"}
     assert all({"auroc", "ci_low", "ci_high", "trainable_params", "train_seconds", "body", "pretrained"} <= set(m)
                for m in f["models"])
     assert main(["run", "--out", str(out), "--no-progress", "--paper-dir", str(paper)]) == 0  # resumes

@@ -54,7 +54,11 @@ def test_aes_output_bytes_are_uniform():
 
 def test_encrypt_stack_shapes():
     imgs = np.random.default_rng(2).integers(0, 256, (5, 8, 8)).astype(np.uint8)
-    for scheme in ("plaintext", "chaos_literal", "pixel_permutation", "aes_ctr"):
+    for scheme in ("plaintext", "chaos_literal", "chaos_literal_sign_undone", "pixel_permutation", "aes_ctr"):
         assert encrypt_stack(imgs, scheme).shape == imgs.shape
+    plain = imgs.astype(np.int64) + 1  # strictly positive pixels
+    undone = encrypt_stack(plain, "chaos_literal_sign_undone")
+    ratio = undone / plain
+    assert (ratio > 0).all() and np.allclose(ratio, ratio[:, :1, :1])  # a positive scale per image, no key
     with pytest.raises(KeyError, match="unknown scheme"):
         encrypt_stack(imgs, "rot13")
