@@ -185,13 +185,9 @@ def preprocess_dataset(
     """
     key = stable_hash(to_dict(cfg))
     folder = cache_root() / "preprocessed" / ds.manifest_hash / key
-    if cache and (folder / "done").exists():
-        try:
-            arrays = np.load(folder / "arrays.npy", mmap_mode="r")
-            table = pd.read_pickle(folder / "table.pkl")
-            return Preprocessed(arrays, table, cfg, from_cache=True)
-        except (OSError, ValueError, EOFError):
-            pass  # a damaged cache is rebuilt
+    cached = _read_cache(folder, cfg) if cache else None
+    if cached is not None:
+        return cached
     table = ds.table.copy()
     todo = table.index[table["status"] == "ok"]
     cols = [c for c in ds.pixel_rule().columns if c in table.columns]
@@ -223,6 +219,18 @@ def preprocess_dataset(
     if cache:
         _write_cache(folder, arrays, table, cfg)
     return Preprocessed(arrays, table, cfg, from_cache=False)
+
+
+def _read_cache(folder: Path, cfg: Goel2022Preprocess) -> Preprocessed | None:
+    """The cached result, or None when absent or damaged (a damaged cache is rebuilt, never trusted)."""
+    if not (folder / "done").exists():
+        return None
+    try:
+        arrays = np.load(folder / "arrays.npy", mmap_mode="r")
+        table = pd.read_pickle(folder / "table.pkl")
+    except (OSError, ValueError, EOFError):
+        return None
+    return Preprocessed(arrays, table, cfg, from_cache=True)
 
 
 def _write_cache(folder: Path, arrays: np.ndarray, table: pd.DataFrame, cfg: Goel2022Preprocess) -> None:

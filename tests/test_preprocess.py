@@ -114,3 +114,16 @@ def test_parallel_and_serial_give_identical_arrays():
     faces = {r["face"]: r for r in detection_rates(serial.table, "face")}
     # Haar on 4x-enlarged 25x25 patches finds most faces and (almost) no non-face patch
     assert faces["1"]["rate"] > 0.7 and faces["0"]["rate"] < 0.1
+
+
+def test_damaged_cache_is_rebuilt_not_trusted():
+    from artifactual.replication.config import stable_hash, to_dict
+    from artifactual.replication.data.dataset import cache_root
+
+    ds = load_dataset("lfw_subset", progress=False).subset(np.arange(10))
+    cfg = Goel2022Preprocess(detect_face=False, size=12)
+    first = preprocess_dataset(ds, cfg, workers=1, progress=False)
+    folder = cache_root() / "preprocessed" / ds.manifest_hash / stable_hash(to_dict(cfg))
+    (folder / "arrays.npy").write_bytes(b"not an array")
+    again = preprocess_dataset(ds, cfg, workers=1, progress=False)
+    assert not again.from_cache and np.array_equal(again.arrays, first.arrays)
