@@ -56,11 +56,12 @@ def auroc_estimate(y: np.ndarray, scores: np.ndarray, groups: np.ndarray | None,
     est = bootstrap_metric(y, scores, metric=metric, seed=seed, groups=g)
     if not test:
         return est
-    p, _ = permutation_test_auroc(y, scores, seed=seed, groups=g if _constant_within(y, g) else None)
+    p, _ = permutation_test_auroc(y, scores, seed=seed, groups=g if one_label_per_group(y, g) else None)
     return Estimate(est.estimate, est.ci_low, est.ci_high, est.n, p)
 
 
-def _constant_within(y: np.ndarray, groups: np.ndarray | None) -> bool:
+def one_label_per_group(y: np.ndarray, groups: np.ndarray | None) -> bool:
+    """True when every group (identity) carries one label, so labels can be permuted between groups."""
     if groups is None:
         return False
     import pandas as pd

@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData, build_audit_data
-from artifactual.analyses.checks.probes_check import _PropertyModel
+from artifactual.analyses.checks.probes_check import PropertyModel
 from artifactual.analyses.evaluate import auroc_estimate
 from artifactual.analyses.probes import property_table
 from artifactual.analyses.stats import permutation_test_auroc
@@ -158,7 +158,7 @@ def run_study(datasets: dict[str, AuditData], cfg: FPTStudyConfig, log=print) ->
             props = property_table([_as_probe_image(x) for x in Xe]).to_numpy(float)
             for mname, make, X in (("fpt_minilm_pretrained", lambda: FPT(fpt_cfg, cfg.seed), Xe),
                                    ("pixel_logreg", lambda: PixelLogReg(PixelLogRegConfig(side=32), cfg.seed), Xe),
-                                   ("image_property_probes", _PropertyModel, props)):
+                                   ("image_property_probes", PropertyModel, props)):
                 res, _ = _evaluate(make(), X, d, train, test, cfg.seed)
                 encryption.append({"dataset": dname, "scheme": scheme, "model": mname,
                                    **{k: res[k] for k in ("auroc", "ci_low", "ci_high", "n", "chance_low", "chance_high")}})
@@ -270,5 +270,7 @@ def fpt_markdown(s: dict[str, Any]) -> str:
     lines += [f"| {r['dataset']} | {r['scheme']} | {r['model']} | {ci(r)} | {r['chance_low']:.3f}-{r['chance_high']:.3f} | "
               f"{r['n']:,} |" for r in s["encryption"]]
     lines += ["", "## Readings", ""] + [f"- {r}" for r in s["readings"]]
-    lines += ["", f"The paper reported AUROC 0.99 / AP 0.98 on plaintext and 0.98 / 0.97 on 'encrypted' images.", ""]
+    c = s["paper_claims"]
+    lines += ["", f"The paper reported AUROC {c['auroc']} / AP {c['average_precision']} on plaintext and "
+                  f"{c['encrypted_auroc']} / {c['encrypted_average_precision']} on 'encrypted' images.", ""]
     return "\n".join(lines)

@@ -7,7 +7,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData
 from artifactual.analyses.checks import CHECKS, CheckResult, fmt, lr_factory
-from artifactual.analyses.evaluate import oof_scores
+from artifactual.analyses.evaluate import one_label_per_group, oof_scores
 from artifactual.analyses.stats import Estimate, bootstrap_weights, permutation_test_auroc, weighted_auroc
 
 
@@ -40,7 +40,7 @@ def permutation_test(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     scores = oof_scores(d.X, d.y, d.groups, lr_factory(d.X, cfg.seed), folds=cfg.folds, seed=cfg.seed)
     ok = np.isfinite(scores)
     p, null = permutation_test_auroc(d.y[ok], scores[ok], n_perm=cfg.n_perm, seed=cfg.seed,
-                                     groups=d.groups[ok] if _one_label_per_group(d.y[ok], d.groups[ok]) else None)
+                                     groups=d.groups[ok] if one_label_per_group(d.y[ok], d.groups[ok]) else None)
     obs = float(weighted_auroc(d.y[ok], scores[ok], np.ones((1, ok.sum())))[0])
     lo, hi = np.percentile(null, [2.5, 97.5])
     return [CheckResult("permutation_test", "auroc vs label-permutation null", obs, float(lo), float(hi), int(ok.sum()),
@@ -48,8 +48,3 @@ def permutation_test(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
                         f"(95% of null within {lo:.3f}-{hi:.3f}); the interval shown is the null's",
                         p_value=p, details={"interval_is": "null distribution 2.5-97.5%"})]
 
-
-def _one_label_per_group(y: np.ndarray, groups: np.ndarray) -> bool:
-    import pandas as pd
-
-    return bool((pd.Series(y).groupby(groups).nunique() <= 1).all())

@@ -21,7 +21,7 @@ from artifactual.analyses.evaluate import auroc_estimate, oof_scores
 from artifactual.analyses.stats import holm
 
 
-class _PropertyModel:
+class PropertyModel:
     """Standardised properties -> logistic regression (NaNs imputed by the training median)."""
 
     def __init__(self) -> None:
@@ -63,7 +63,7 @@ def image_properties_check(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     for row, p in zip(per, holm([r["ks_p"] for r in per])):
         row["ks_p_holm"] = p
     X = props.to_numpy(float)
-    scores = oof_scores(X, d.y, d.groups, _PropertyModel, folds=cfg.folds, seed=cfg.seed)
+    scores = oof_scores(X, d.y, d.groups, PropertyModel, folds=cfg.folds, seed=cfg.seed)
     est = auroc_estimate(d.y, scores, d.groups, cfg.seed, test=True)
     best = max((r for r in per if r["auroc"] is not None), key=lambda r: r["auroc"], default=None)
     reading = (f"{len(props.columns)} non-facial properties together predict the label with AUROC {fmt(est)}"

@@ -32,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from artifactual.replication.models import MODELS
+from artifactual.replication.models.torch_common import class_one_scores, images_to_tensor, pick_device
 from artifactual.replication.registry import Registry
 
 #: Parameter-name fragments left trainable inside the body (Lu et al.: positions and layer norms).
@@ -149,26 +150,14 @@ class FPT:
         self.images_seen = 0
 
     def _device(self):
-        import torch
-
-        if self.config.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.config.device)
+        return pick_device(self.config.device)
 
     def _tensor(self, X: np.ndarray):
-        import cv2
-        import torch
-
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim == 4:
-            X = X.mean(axis=3)
-        side = self.config.side
-        if X.shape[1:3] != (side, side):
-            X = np.stack([cv2.resize(x, (side, side), interpolation=cv2.INTER_AREA) for x in X])
-        # per-image standardisation: pixel ranges differ by scheme (uint8, scaled floats)
-        mu = X.reshape(len(X), -1).mean(1)[:, None, None]
-        sd = X.reshape(len(X), -1).std(1)[:, None, None] + 1e-6
-        return torch.from_numpy(((X - mu) / sd)[:, None].astype(np.float32))
+        # per-image standardisation on top of the shared resize: pixel ranges differ by scheme
+        # (uint8 photographs, scaled and sign-flipped floats from the literal chaos scheme)
+        xt = images_to_tensor(X, self.config.side)
+        flat = xt.reshape(len(xt), -1)
+        return (xt - flat.mean(1)[:, None, None, None]) / (flat.std(1, unbiased=False)[:, None, None, None] + 1e-6)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "FPT":
         import torch
@@ -234,15 +223,7 @@ class FPT:
         return net, loaded, history, best_loss
 
     def predict_score(self, X: np.ndarray) -> np.ndarray:
-        import torch
-
-        self.net.eval()
-        out = []
-        with torch.no_grad():
-            xt = self._tensor(X)
-            for start in range(0, len(xt), 256):
-                out.append(torch.softmax(self.net(xt[start:start + 256].to(self._device())), 1)[:, 1].cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+        return class_one_scores(self.net, self._tensor(X), self._device(), batch=256)
 
     def trainable_params(self) -> int:
         net = self.net if self.net is not None else build_fpt(self.config, self.seed)[0]

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from artifactual.replication.models import MODELS
+from artifactual.replication.models.torch_common import class_one_scores, images_to_tensor, pick_device
 
 HIDDEN = {1: (128,), 2: (1024,), 3: (128, 128)}
 
@@ -71,19 +72,10 @@ class KnabenhansCNN:
         self.net = None
 
     def _tensor(self, X: np.ndarray):
-        import torch
-
-        from artifactual.replication.models.pixel_logreg import pixels_to_features
-
-        side = self.config.side
-        return torch.from_numpy(pixels_to_features(X, side).reshape(-1, 1, side, side).astype(np.float32))
+        return images_to_tensor(X, self.config.side)
 
     def _device(self):
-        import torch
-
-        if self.config.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.config.device)
+        return pick_device(self.config.device)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "KnabenhansCNN":
         import torch
@@ -130,16 +122,7 @@ class KnabenhansCNN:
             return float(loss_fn(self.net(x.to(self._device())), y.to(self._device())))
 
     def predict_score(self, X: np.ndarray) -> np.ndarray:
-        import torch
-
-        self.net.eval()
-        out = []
-        with torch.no_grad():
-            xt = self._tensor(X)
-            for start in range(0, len(xt), 512):
-                logits = self.net(xt[start:start + 512].to(self._device()))
-                out.append(torch.softmax(logits, 1)[:, 1].cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+        return class_one_scores(self.net, self._tensor(X), self._device())
 
     def trainable_params(self) -> int:
         net = self.net if self.net is not None else build_network(self.config.variant)
