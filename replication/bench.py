@@ -57,20 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     workers = default_workers()
     resize = Goel2022Preprocess(detect_face=False, ellipse_mask=False, size=64)
     haar = Goel2022Preprocess(size=64)
+    haar_crops = Goel2022Preprocess(size=64, min_face_fraction=0.2)  # as the real-data seed-000 design
     results = {"workers_all": workers, "repeats": args.repeats, "datasets": {}}
     for ds in parts:
         one = _rate(ds, resize, 1, args.repeats)
         allc = _rate(ds, resize, workers, args.repeats)
         small = ds.subset(np.arange(min(300, len(ds))))
         det = _rate(small, haar, workers, 1)
+        det_crops = _rate(small, haar_crops, workers, 1)
         results["datasets"][ds.name] = {
             "n": len(ds), "decode_resize64_per_s_1_worker": round(one, 1),
             f"decode_resize64_per_s_{workers}_workers": round(allc, 1), "parallel_speedup": round(allc / one, 2),
             "haar_pipeline_per_s_all_workers": round(det, 1), "haar_n": len(small),
+            "haar_min_face_0.2_per_s_all_workers": round(det_crops, 1),
             "meets_500_per_s": bool(allc >= TARGET),
         }
         print(f"{ds.name}: decode+resize64 {one:,.0f}/s (1 worker), {allc:,.0f}/s ({workers} workers, "
-              f"x{allc / one:.2f}); Haar pipeline {det:,.0f}/s; target {TARGET:.0f}/s "
+              f"x{allc / one:.2f}); Haar pipeline {det:,.0f}/s ({det_crops:,.0f}/s skipping windows < 20%); target {TARGET:.0f}/s "
               f"{'met' if allc >= TARGET else 'NOT met'}")
     results["fpt_training"] = bench_fpt()
     if args.audit:

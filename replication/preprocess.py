@@ -8,6 +8,14 @@ Deviations, all recorded in the saved config:
 - The paper gives no cascade parameters; we use OpenCV's defaults (scaleFactor 1.1,
   minNeighbors 3) and, when several faces are found, keep the largest rectangle (the paper
   does not say which it kept).
+- ``min_face_fraction`` (default 0 = OpenCV's 24x24 minimum): windows smaller than this
+  fraction of the image's shorter side are not searched. The real-data seed-000 design sets
+  0.2: its three datasets are face crops in which the face fills far more than 20% of the
+  frame, and as we keep the largest rectangle this only skips work there: on 150 random
+  images of each of LFW, UTKFace and ORL the kept rectangle was identical in all 450 and the
+  cascade ran 1.6x faster on LFW and UTKFace (a real-data test re-checks 60 images). It is
+  not a safe default for photographs with small faces (the astronaut's face is 18% of the
+  frame), so user audits keep 0.
 - The paper removed misdetections by hand; we cannot, so wrong rectangles stay in.
 - ``detect_upscale`` (default 1 = the paper) enlarges small images before detection only; the
   embedded 25x25 default needs it because Haar's smallest window is 24x24.
@@ -45,6 +53,7 @@ class Goel2022Preprocess:
     scale_factor: float = 1.1  # OpenCV default; the paper gives none
     min_neighbors: int = 3  # OpenCV default
     detect_upscale: float = 1.0  # 1 = as the paper; >1 only for tiny images (see module docstring)
+    min_face_fraction: float = 0.0  # smallest window searched, as a fraction of the shorter side
     crop_face: bool = True
     ellipse_mask: bool = True
     mask_value: int = 0  # colour outside the ellipse (the paper's Figure 2c shows black)
@@ -60,6 +69,8 @@ class Goel2022Preprocess:
             raise ValueError(f"detect_upscale must be >= 1, got {self.detect_upscale}")
         if not (0 <= self.mask_value <= 255 and 0 <= self.pad_value <= 255):
             raise ValueError("mask_value and pad_value are grey levels in 0..255")
+        if not 0 <= self.min_face_fraction < 1:
+            raise ValueError(f"min_face_fraction must be in [0, 1), got {self.min_face_fraction}")
         if self.scale_factor <= 1:
             raise ValueError(f"scale_factor must be > 1 (OpenCV), got {self.scale_factor}")
 
@@ -88,7 +99,9 @@ def detect_largest_face(grey: np.ndarray, cfg: Goel2022Preprocess) -> tuple[tupl
     img = grey
     if cfg.detect_upscale > 1:
         img = cv2.resize(grey, None, fx=cfg.detect_upscale, fy=cfg.detect_upscale, interpolation=cv2.INTER_CUBIC)
-    faces = load_cascade(cfg.cascade).detectMultiScale(img, scaleFactor=cfg.scale_factor, minNeighbors=cfg.min_neighbors)
+    side = int(cfg.min_face_fraction * min(img.shape[:2]))
+    faces = load_cascade(cfg.cascade).detectMultiScale(img, scaleFactor=cfg.scale_factor, minNeighbors=cfg.min_neighbors,
+                                                       minSize=(side, side))
     if len(faces) == 0:
         return None, 0
     x, y, w, h = max((tuple(int(v) for v in f) for f in faces), key=lambda r: r[2] * r[3])

@@ -127,3 +127,31 @@ def test_damaged_cache_is_rebuilt_not_trusted():
     (folder / "arrays.npy").write_bytes(b"not an array")
     again = preprocess_dataset(ds, cfg, workers=1, progress=False)
     assert not again.from_cache and np.array_equal(again.arrays, first.arrays)
+
+
+def _largest_boxes(images, fraction):
+    cfg = Goel2022Preprocess(min_face_fraction=fraction)
+    return [detect_largest_face(im, cfg)[0] for im in images]
+
+
+def test_min_face_fraction_skips_small_windows_only():
+    from skimage import data
+    images = [astronaut().mean(axis=2).astype(np.uint8), data.camera(), data.coffee().mean(axis=2).astype(np.uint8)]
+    base = _largest_boxes(images, 0.0)
+    assert Goel2022Preprocess().min_face_fraction == 0  # OpenCV's default unless a design asks
+    assert base[0] is not None and _largest_boxes(images, 0.1) == base  # the face is 18% of the frame
+    assert _largest_boxes(images, 0.2)[0] != base[0]  # which is why 0.2 is only for face crops
+    with pytest.raises(ValueError, match="min_face_fraction"):
+        Goel2022Preprocess(min_face_fraction=1.0)
+
+
+def test_min_face_fraction_keeps_the_same_rectangles_on_real_faces(real_data_root):
+    import cv2
+    rng = np.random.default_rng(0)
+    files = []
+    for pattern in ("lfw/lfw-deepfunneled/*/*.jpg", "utkface/**/*.jpg", "orl/**/*.pgm"):
+        found = sorted(real_data_root.glob(pattern))
+        files += [found[i] for i in rng.choice(len(found), size=min(20, len(found)), replace=False)]
+    images = [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files]
+    base, fast = _largest_boxes(images, 0.0), _largest_boxes(images, 0.2)
+    assert sum(a == b for a, b in zip(base, fast)) >= len(images) - 1, list(zip(files, base, fast))
