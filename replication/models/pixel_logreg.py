@@ -25,8 +25,15 @@ class PixelLogRegConfig:
 
 
 def pixels_to_features(X: np.ndarray, side: int) -> np.ndarray:
-    """(n, H, W[, 3]) uint8 -> (n, side*side) float in [0, 1] (colour averaged to grey)."""
+    """(n, H, W[, 3]) pixels on the 0-255 scale -> (n, side*side) float in [0, 1] (colour averaged to grey).
+
+    Floats that all lie within [0, 1] are refused: they are almost surely images scaled already, and
+    dividing them by 255 again leaves a black picture that a network cannot learn from.
+    """
     X = np.asarray(X)
+    if X.dtype.kind == "f" and X.size and float(np.nanmax(X)) <= 1.0:
+        raise ValueError("pixels must be on the 0-255 scale (uint8); these floats all lie in [0, 1], "
+                         "so they look scaled already")
     if X.ndim == 4:
         X = X.mean(axis=3)
     if X.shape[1:3] != (side, side):
