@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(a)
 
     rep = sub.add_parser("replicate", help="rebuild a published system on public faces and audit it")
-    rep.add_argument("name", choices=["goel2022", "goel2022-fpt"])
+    rep.add_argument("name", choices=["goel2022", "goel2022-fpt", "knabenhans2024"])
     rep.add_argument("--data-root", default=None, help=DATA_HELP)
     rep.add_argument("--embedded", action="store_true", help="use the embedded default instead of real data")
     rep.add_argument("--per-class", type=int, default=0, help="subsample each class to about N images (0 = all)")
@@ -138,6 +138,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _audit(args)
     if args.command == "replicate":
         out = Path(args.out or Path("results") / args.name)
+        if args.name == "knabenhans2024":
+            return _knabenhans(args, out)
         if args.name == "goel2022-fpt":
             from artifactual.analyses.goel2022_fpt import replicate_fpt
 
@@ -207,6 +209,18 @@ def _audit(args: argparse.Namespace) -> int:
     s["figures"] = render_audit_figures(s, out)
     write_summary(s, out)
     _print_audit(s, out)
+    return 0
+
+
+def _knabenhans(args: argparse.Namespace, out: Path) -> int:
+    from artifactual.analyses.knabenhans2024_report import NEEDS, replicate_knabenhans, write_knabenhans
+
+    if args.embedded:
+        raise DatasetError(NEEDS)
+    s = replicate_knabenhans(out, data_root=args.data_root, workers=args.workers, progress=not args.no_progress)
+    write_knabenhans(s, out)
+    print("\n".join(s["readings"]))
+    print(f"wrote {out / 'summary.json'}, {out / 'summary.md'} and {len(s['figures'])} figures")
     return 0
 
 

@@ -77,7 +77,7 @@ class DesignPixelRule(PixelRule):
         return Decoded(px, decoded.facts, decoded.conversions + [note], encoded=encoded)
 
 
-def _utk_identity(t: pd.DataFrame) -> pd.Series:
+def utkface_identity(t: pd.DataFrame) -> pd.Series:
     # UTKFace has no identities: byte-identical copies share one, so they stay on one side.
     return "utkface:" + t["sha256"].astype(str).str[:16]
 
@@ -141,13 +141,13 @@ def build_design(cfg: Goel2022Design, data_root: str | Path | None = None, worke
         orl = load_dataset("orl", data_root=data_root, workers=workers, progress=progress)
         utk = load_dataset("utkface", data_root=data_root, workers=workers, progress=progress)
         lfw = load_dataset("lfw", data_root=data_root, workers=workers, progress=progress)
-        utk_ident = _utk_identity(utk.table)
+        utk_ident = utkface_identity(utk.table)
         groups = utk_ident[utk.table["status"] == "ok"].drop_duplicates().to_numpy()
         rng.shuffle(groups)
         a_mask = utk_ident.isin(set(groups[: len(groups) // 2])).to_numpy()
         orl_rows = _rows(orl, "orl", 1, False)
-        utk_a = _rows(utk.subset(a_mask), "utkface_mugshot_capture", 1, True, _utk_identity)
-        utk_b = _rows(utk.subset(~a_mask), "utkface", 0, False, _utk_identity)
+        utk_a = _rows(utk.subset(a_mask), "utkface_mugshot_capture", 1, True, utkface_identity)
+        utk_b = _rows(utk.subset(~a_mask), "utkface", 0, False, utkface_identity)
         lfw_rows = sample_identities(_rows(lfw, "lfw", 0, False), len(orl_rows) + len(utk_a) - len(utk_b), rng)
         parts = [orl_rows, utk_a, utk_b, lfw_rows]
         rules = {"orl": orl.pixel_rule(), "utkface": utk.pixel_rule(), "lfw": lfw.pixel_rule()}
