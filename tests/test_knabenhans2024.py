@@ -91,7 +91,6 @@ def fake_root(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.mark.slow
 def test_whole_run_on_made_up_faces(fake_root, tmp_path):
     from artifactual.analyses.knabenhans2024_report import replicate_knabenhans, write_knabenhans
     from artifactual.paper.build import build
