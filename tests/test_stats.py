@@ -66,3 +66,23 @@ def test_holm_and_cramers_v():
     assert v.estimate < 0.15 and v.p_value > 0.001
     one = cramers_v(["s"] * 10, [0, 1] * 5, n_boot=10)
     assert one.estimate == 0.0 and one.p_value == 1.0
+
+
+def test_fast_grouped_folds_equal_scikit_learns():
+    """The vectorised fold search gives exactly scikit-learn's StratifiedGroupKFold folds."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from artifactual.analyses.evaluate import FastStratifiedGroupKFold
+
+    for t in range(120):
+        rng = np.random.default_rng(t)
+        n = int(rng.integers(20, 600))
+        groups = (np.arange(n) if t % 3 == 0 else rng.integers(0, int(rng.integers(5, n)), n)).astype(str)
+        y = rng.integers(0, 3, n) if t % 5 == 0 else (rng.random(n) < rng.uniform(0.1, 0.9)).astype(int)
+        k = int(rng.integers(2, 6))
+        if len(np.unique(groups)) < k:
+            continue
+        kw = {"shuffle": True, "random_state": t} if t % 2 else {}
+        ours = [te.tolist() for _, te in FastStratifiedGroupKFold(k, **kw).split(y, y, groups)]
+        theirs = [te.tolist() for _, te in StratifiedGroupKFold(k, **kw).split(y, y, groups)]
+        assert ours == theirs, t

@@ -19,6 +19,7 @@ from artifactual.analyses.audit_data import AuditConfig, AuditData
 from artifactual.analyses.checks import CHECKS, CheckResult, fmt
 from artifactual.analyses.evaluate import auroc_estimate, oof_scores
 from artifactual.analyses.stats import holm
+from artifactual.replication.models.pixel_logreg import one_blas_thread
 
 
 class PropertyModel:
@@ -29,11 +30,13 @@ class PropertyModel:
                                   LogisticRegression(max_iter=2000))
 
     def fit(self, X, y):
-        self.pipe.fit(X, y)
+        with one_blas_thread():
+            self.pipe.fit(X, y)
         return self
 
     def predict_score(self, X):
-        return self.pipe.predict_proba(X)[:, 1]
+        with one_blas_thread():
+            return self.pipe.predict_proba(X)[:, 1]
 
     def trainable_params(self) -> int:
         return int(self.pipe[-1].coef_.size + 1)

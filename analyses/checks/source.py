@@ -61,12 +61,9 @@ def label_source_association(d: AuditData, cfg: AuditConfig) -> list[CheckResult
     if len(set(d.source)) >= 2:
         src = pd.Series(d.source)
         scores = np.full(d.n, np.nan)
-        from sklearn.model_selection import StratifiedGroupKFold
+        from artifactual.analyses.evaluate import grouped_folds
 
-        from artifactual.analyses.evaluate import n_folds_possible
-
-        cv = StratifiedGroupKFold(n_splits=n_folds_possible(d.y, d.groups, cfg.folds), shuffle=True,
-                                  random_state=cfg.seed)
+        cv = grouped_folds(d.y, d.groups, cfg.folds, cfg.seed)
         for train, test in cv.split(d.X, d.y, d.groups):
             rate = pd.Series(d.y[train]).groupby(src.iloc[train].to_numpy()).mean()
             scores[test] = src.iloc[test].map(rate).fillna(d.y[train].mean()).to_numpy()

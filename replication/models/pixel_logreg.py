@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from artifactual.replication.models import MODELS
 
@@ -41,6 +42,18 @@ def pixels_to_features(X: np.ndarray, side: int) -> np.ndarray:
     return X.reshape(len(X), -1).astype(np.float64) / 255.0
 
 
+def one_blas_thread() -> threadpool_limits:
+    """Context: NumPy/SciPy's BLAS on one thread, for logistic-regression fits on images.
+
+    lbfgs on a few thousand images x 1,024 pixels makes many small matrix-vector products; OpenBLAS
+    spreading each over two threads costs more than it saves. Measured on this 2-core machine
+    (one fit, 1,024 features): 480 images 0.34 s -> 0.042 s, 3,000 images 0.40 -> 0.29 s,
+    6,000 images 0.51 -> 0.38 s. It also lets two audit units run side by side without
+    oversubscribing the cores.
+    """
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 @MODELS.register("pixel_logreg")
 class PixelLogReg:
     """Standardised pixels -> L2 logistic regression (scikit-learn, lbfgs).
@@ -59,11 +72,13 @@ class PixelLogReg:
         self.pipe = make_pipeline(StandardScaler(), LogisticRegression(C=self.config.C, max_iter=self.config.max_iter))
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "PixelLogReg":
-        self.pipe.fit(pixels_to_features(X, self.config.side), np.asarray(y).astype(int))
+        with one_blas_thread():
+            self.pipe.fit(pixels_to_features(X, self.config.side), np.asarray(y).astype(int))
         return self
 
     def predict_score(self, X: np.ndarray) -> np.ndarray:
-        return self.pipe.predict_proba(pixels_to_features(X, self.config.side))[:, 1]
+        with one_blas_thread():
+            return self.pipe.predict_proba(pixels_to_features(X, self.config.side))[:, 1]
 
     def trainable_params(self) -> int:
         return self.config.side ** 2 + 1
