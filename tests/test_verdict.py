@@ -122,3 +122,71 @@ def test_every_registered_check_runs_on_a_tiny_dataset():
     for name in CHECKS.names():
         rows = CHECKS.get(name)(d, FAST)
         assert rows and all(r.name and r.reading and r.n >= 0 for r in rows), name
+
+
+UNITS = ["headline:pixel_logreg", "check:label_source_association", "check:within_source_random_labels", "check:identity_leakage"]
+
+
+def _unit_results(rd) -> str:
+    import json
+
+    recs = {r["unit"]: r.get("models") or r["rows"] for r in rd.records()}
+    return json.dumps(recs, sort_keys=True)
+
+
+def test_units_side_by_side_give_the_same_records(tmp_path, monkeypatch):
+    from artifactual.analyses import audit
+    from artifactual.replication.runs import RunDir
+
+    monkeypatch.setattr(audit, "PARALLEL_MIN_IMAGES", 0)  # a small dataset, still in worker processes
+    rng = np.random.default_rng(5)
+    d = make(faces(80, rng), np.tile([1, 1, 0, 0], 20), np.repeat(["a", "b"], 40))
+    head = audit.HeadlineConfig(models=("pixel_logreg",))
+    out = {}
+    for workers in (1, 2):
+        rd = RunDir.create(tmp_path / str(workers), "t", {}, "m")
+        audit.run_units(list(UNITS), d, FAST, head, rd, workers=workers, progress=False)
+        assert rd.completed("unit") == set(UNITS)
+        out[workers] = _unit_results(rd)
+    assert out[1] == out[2]
+
+
+class _KillsTheWorker:
+    """Unpickling this in a worker process ends that process at once (a stand-in for the OOM killer)."""
+
+    def __reduce__(self):
+        import os
+
+        return os._exit, (3,)
+
+
+def test_a_dead_worker_loses_nothing(tmp_path, monkeypatch, capsys):
+    from artifactual.analyses import audit
+    from artifactual.replication.runs import RunDir
+
+    monkeypatch.setattr(audit, "PARALLEL_MIN_IMAGES", 0)
+    rng = np.random.default_rng(6)
+    d = make(faces(60, rng), np.tile([1, 1, 0, 0], 15), np.repeat(["a", "b"], 30))
+    d.table = _KillsTheWorker()
+    rd = RunDir.create(tmp_path, "t", {}, "m")
+    rd.append({"unit": "check:identity_leakage", "rows": []})  # finished before: kept, not redone
+    todo = [u for u in UNITS if u != "check:identity_leakage"]
+    audit.run_units(todo, d, FAST, audit.HeadlineConfig(models=("pixel_logreg",)), rd, workers=2, progress=False)
+    assert "worker process died" in capsys.readouterr().err
+    assert rd.completed("unit") == set(UNITS) and len(rd.records()) == len(UNITS)
+    assert all("failed" not in row["reading"] for r in rd.records() for row in r.get("rows", []))
+
+
+def test_a_failing_headline_stops_the_workers_and_keeps_finished_units(tmp_path, monkeypatch):
+    from artifactual.analyses import audit
+    from artifactual.replication.runs import RunDir
+
+    monkeypatch.setattr(audit, "PARALLEL_MIN_IMAGES", 0)
+    rng = np.random.default_rng(7)
+    d = make(faces(60, rng), np.tile([1, 1, 0, 0], 15), np.repeat(["a", "b"], 30))
+    rd = RunDir.create(tmp_path, "t", {}, "m")
+    rd.append({"unit": "check:identity_leakage", "rows": []})
+    with pytest.raises(KeyError, match="no_such_model"):
+        audit.run_units(["headline:no_such_model", "check:within_source_random_labels"], d, FAST,
+                        audit.HeadlineConfig(models=("no_such_model",)), rd, workers=2, progress=False)
+    assert "check:identity_leakage" in rd.completed("unit")

@@ -279,12 +279,12 @@ def run_parallel(
     # forkserver, not fork: forking a parent whose OpenCV or torch thread pools have started can
     # deadlock the children (seen here); the fork server is a clean single-threaded process.
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=worker_init, mp_context=context) as pool:
         return list(tqdm(pool.map(fn, items, chunksize=chunksize), total=len(items), desc=desc,
                          disable=not progress, unit="img"))
 
 
-def _worker_init() -> None:
+def worker_init() -> None:
     # One OpenCV thread per worker process: the pool already uses every core.
     try:
         import cv2
