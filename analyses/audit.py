@@ -1,8 +1,9 @@
 """Run the audit battery on a labelled dataset and write ``summary.json``, ``summary.md`` and figures.
 
 Used by ``artifactual audit`` (any user's manifest) and ``artifactual replicate goel2022``.
-Each unit (headline model, check) is a record in a resumable run folder; a failing check is
-recorded as failed with its reason and never loses the finished ones.
+Each unit (one headline model, one check) is a record in a resumable run folder; a failing check
+is recorded as failed with its reason and never loses the finished ones. On several cores the
+units run side by side (:func:`run_units`).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def headline_one(name: str, cfg: HeadlineConfig, seed: int, d: AuditData) -> dic
 
 
 # Units run side by side start longest first, so the workers finish together. Order from the
-# real-data seed-000 run (seconds on one core): headline CNN 180, within-source null 28, dose-response
+# real-data seed-000 run (seconds, beside the other worker): headline CNN ~200, within-source null 28, dose-response
 # 22, source predictability 22, face removed/only 15, harmonisation 15, blur 13, properties 12,
 # identity leakage 8; the rest take under 6 s.
 _LONGEST_FIRST = ("headline:knabenhans_cnn", "check:within_source_random_labels", "check:dose_response",
@@ -135,7 +136,7 @@ def run_units(units: list[str], d: AuditData, audit: AuditConfig, headline: Head
     """Compute ``units`` and append each record to the run folder as soon as it is finished.
 
     With more than one worker and enough images, units run side by side in worker processes
-    (each on one core), longest first; otherwise one after another here. If a worker dies
+    (one per core, BLAS on one thread in each), longest first; otherwise one after another here. If a worker dies
     (killed, out of memory), the units not yet finished are computed here, one by one.
     """
     workers = workers or default_workers()
