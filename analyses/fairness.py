@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency, fisher_exact
 
-from .stats import N_BOOT, bootstrap_weights, holm, weighted_auroc
+from .stats import N_BOOT, bootstrap_p_two_sided, bootstrap_weights, holm, weighted_auroc
 
 METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "f1")  # f1 with positive class 1
 NEEDS_BOTH_CLASSES = ("balanced_accuracy", "roc_auc", "f1")
@@ -391,9 +391,7 @@ def per_class_table(y_true, y_pred, class_names: dict, config: FairnessConfig = 
         both = None not in (a, b)
         rel[m] = _interval(abs(a - b) / ((a + b) / 2) if both else np.nan, r)
         diff[m] = _interval(a - b if both else np.nan, d)
-        d = d[np.isfinite(d)]
-        tail = min(np.sum(d <= 0), np.sum(d >= 0))
-        rel[m]["p_value"] = diff[m]["p_value"] = float(min(1.0, 2 * (1 + tail) / (1 + len(d)))) if both else None
+        rel[m]["p_value"] = diff[m]["p_value"] = bootstrap_p_two_sided(d) if both else None
     for m, p in zip(PER_CLASS_METRICS, holm([rel[m]["p_value"] for m in PER_CLASS_METRICS])):
         rel[m]["p_holm"] = diff[m]["p_holm"] = p
     return {"config": asdict(cfg), "classes": rows, "relative_difference": rel,

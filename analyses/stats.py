@@ -83,6 +83,21 @@ def bootstrap_weights(n: int, n_boot: int, rng: np.random.Generator, groups: np.
     return counts[:, codes]
 
 
+def bootstrap_p_two_sided(replicates: np.ndarray) -> float:
+    """Two-sided p-value that a difference is zero, from its bootstrap replicates.
+
+    Twice the smaller share of replicates at or beyond 0, with the add-one rule so it is never 0;
+    undefined replicates (NaN) are dropped. SciPy's ``bootstrap`` gives intervals, not this.
+
+    >>> round(bootstrap_p_two_sided(np.r_[np.full(999, 0.1), -0.1]), 4)  # 2 x (1 + 1) / 1001
+    0.004
+    """
+    d = np.asarray(replicates, float)
+    d = d[np.isfinite(d)]
+    tail = min(np.sum(d <= 0), np.sum(d >= 0))
+    return float(min(1.0, 2 * (1 + tail) / (1 + len(d))))
+
+
 def bootstrap_metric(
     y: np.ndarray, score: np.ndarray, metric: str = "auroc", n_boot: int = N_BOOT, seed: int = 0,
     groups: np.ndarray | None = None,
