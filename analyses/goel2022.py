@@ -28,6 +28,16 @@ PAPER_CLAIMS = {"paper_auroc": 0.99, "paper_average_precision": 0.98,
 def goel2022_run(embedded: bool, data_root: str | Path | None = None, per_class: int = 0,
                  workers: int | None = None, progress: bool = True,
                  preprocess_overrides: Goel2022Preprocess | None = None) -> AuditRun:
+    """The audit run of seed 000's design (nothing is trained yet): dataset, preprocessing, settings.
+
+    Examples
+    --------
+    >>> run = goel2022_run(embedded=True, progress=False)
+    >>> run.name, len(run.dataset), run.preprocess.size, run.label_col, run.positive
+    ('goel2022', 100, 32, 'label', 1)
+    >>> run.class_names[1], run.dataset.notes
+    ('A: mugshot-style sources', {'n_lfw_subset': 50, 'n_lfw_subset_mugshot_capture': 50})
+    """
     if embedded:
         design = Goel2022Design(data="embedded", capture=embedded_capture())
         pp = Goel2022Preprocess(detect_upscale=4.0, size=32)

@@ -94,7 +94,17 @@ def lfw_face_crop(side: int = 48) -> Goel2022Preprocess:
 
 
 def split_indices(gender: np.ndarray, cfg: Knabenhans2024Config) -> dict[str, np.ndarray]:
-    """The seed's two-step split: 20% test, then 90/10 train/validation, stratified by gender."""
+    """The seed's two-step split: 20% test, then 90/10 train/validation, stratified by gender.
+
+    Examples
+    --------
+    >>> gender = np.r_[np.zeros(600, int), np.ones(400, int)]
+    >>> split = split_indices(gender, Knabenhans2024Config())
+    >>> {part: len(idx) for part, idx in split.items()}
+    {'train': 720, 'validation': 80, 'test': 200}
+    >>> [float(gender[idx].mean()) for idx in split.values()]  # 40% women in every part
+    [0.4, 0.4, 0.4]
+    """
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(gender))
@@ -110,6 +120,13 @@ def age_decade(age: pd.Series) -> pd.Series:
 
 
 def age_band(age: pd.Series, edges: tuple[int, ...]) -> pd.Series:
+    """Age bands from the lower ``edges``, the last one open (``"80+"``); a missing age stays missing.
+
+    Examples
+    --------
+    >>> age_band(pd.Series([0, 19, 20, 79, 80, 116, None]), (0, 20, 40, 60, 80)).tolist()
+    ['0-19', '0-19', '20-39', '60-79', '80+', '80+', nan]
+    """
     a = pd.to_numeric(age, errors="coerce")
     labels = [f"{lo}-{hi - 1}" for lo, hi in zip(edges, edges[1:])] + [f"{edges[-1]}+"]
     return pd.cut(a, list(edges) + [np.inf], right=False, labels=labels).astype(object)

@@ -30,6 +30,26 @@ NEEDS = ("knabenhans2024 needs the real data: --data-root DIR (or $ARTIFACTUAL_D
 
 def replicate_knabenhans(out: Path, data_root=None, workers: int | None = None, progress: bool = True,
                          cfg: Knabenhans2024Config | None = None, log=print) -> dict[str, Any]:
+    """The whole seed-002 replication into ``out``; it needs the real data (it has no embedded version).
+
+    Examples
+    --------
+    With neither ``data_root`` nor ``$ARTIFACTUAL_DATA`` it stops at once and says what it needs:
+
+    >>> import os, tempfile
+    >>> from unittest import mock
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> with mock.patch.dict(os.environ):  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+    ...     _ = os.environ.pop(DATA_ENV, None)
+    ...     replicate_knabenhans(Path(tmp.name), data_root=None)
+    Traceback (most recent call last):
+    ...
+    artifactual.replication.data.dataset.DatasetError: knabenhans2024 needs the real data: --data-root DIR (or
+    $ARTIFACTUAL_DATA) holding utkface/ ... It has no embedded version: ...
+    >>> os.listdir(tmp.name)  # nothing was written
+    []
+    >>> tmp.cleanup()
+    """
     from artifactual.analyses.audit import _clean
     from artifactual.replication.runs import RunDir
 

@@ -18,6 +18,36 @@ def _p(x: Any) -> str:
 
 
 def summary_markdown(s: dict[str, Any]) -> str:
+    """The report in Markdown: verdict, design, headline models, checks and provenance.
+
+    Examples
+    --------
+    A made-up summary with one model and one check (the keys ``collect_summary`` writes):
+
+    >>> model = {"name": "pixel_logreg", "protocol": "hold-out", "n": 1200, "auroc": 0.987, "auroc_ci": [0.979, 0.993],
+    ...          "average_precision": 0.981, "average_precision_ci": [0.97, 0.99], "permutation_p": 0.0002,
+    ...          "trainable_params": 1025, "confusion": {"matrix": [[580, 20], [30, 570]], "n": 1200,
+    ...          "tpr": {"estimate": 0.95, "ci_low": 0.93, "ci_high": 0.966},
+    ...          "tnr": {"estimate": 0.967, "ci_low": 0.95, "ci_high": 0.979}}}
+    >>> check = {"name": "source_only", "metric": "AUROC", "estimate": 0.99, "ci_low": 0.98, "ci_high": None,
+    ...          "p_value": 0.0004, "p_holm": 0.0123, "n": 3000, "reading": "source predicts the label"}
+    >>> s = {"name": "demo", "data": "two made-up sources", "label": "label", "classes": {"1": "A", "0": "B"},
+    ...      "never_about_real_people": "nothing here is about a real person", "verdict": "source_confound",
+    ...      "verdict_reasons": ["source alone predicts the label"],
+    ...      "design": {"sources": [{"source": "studio", "class": "A", "n": 1500}], "n": 3000, "identities": 2400},
+    ...      "preprocessing": {"status_counts": {"ok": 3000}}, "headline": {"models": [model]},
+    ...      "multiplicity": "Holm", "checks": [check], "provenance": {"manifest_hash": "0123", "git_commit": "abcd"},
+    ...      "run_dir": "runs/demo"}
+    >>> for line in summary_markdown(s).splitlines():  # doctest: +NORMALIZE_WHITESPACE
+    ...     if line.startswith(("## Verdict", "| studio", "| pixel_logreg", "- pixel_logreg", "| source_only")):
+    ...         print(line)
+    ## Verdict: `source_confound`
+    | studio | A | 1,500 |
+    | pixel_logreg | hold-out | 1,200 | 0.987 [0.979, 0.993] | 0.981 [0.970, 0.990] | < 0.001 | 1,025 |
+    - pixel_logreg: [[580, 20], [30, 570]]; true-positive rate 0.950 [0.930, 0.966], true-negative rate 0.967
+      [0.950, 0.979] (n 1,200)
+    | source_only | AUROC | 0.990 — | < 0.001 | 0.012 | 3,000 | source predicts the label |
+    """
     h = s["headline"]
     lines = [
         f"# artifactual audit: {s['name']}",

@@ -95,6 +95,34 @@ def read_smile_labels(places: list[Path]) -> dict[str, int] | None:
 
 @register_dataset("lfw", needs="root", subdir="lfw", obtain=OBTAIN)
 def load(location: Path, workers: int | None = None, progress: bool = True) -> Dataset:
+    """The LFW images under ``location`` with ``identity`` and, where the lists are present, ``gender``/``smiling``.
+
+    Examples
+    --------
+    A made-up LFW folder: two people, one file off the naming scheme, gender lists with a conflict.
+
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> root = Path(tmp.name) / "lfw"
+    >>> for rel in ["Ada_Example/Ada_Example_0001.jpg", "Ada_Example/Ada_Example_0002.jpg",
+    ...             "Bo_Example/Bo_Example_0001.jpg", "Bo_Example/photo.jpg"]:
+    ...     (root / "lfw-deepfunneled" / rel).parent.mkdir(parents=True, exist_ok=True)
+    ...     Image.new("RGB", (8, 8)).save(root / "lfw-deepfunneled" / rel)
+    >>> (root / "metadata").mkdir()
+    >>> _ = (root / "metadata" / "female_names.txt").write_text("Ada_Example_0001.jpg\\nBo_Example_0001.jpg\\n")
+    >>> _ = (root / "metadata" / "male_names.txt").write_text("Bo_Example_0001.jpg\\n")
+    >>> ds = load(root, workers=1, progress=False)
+    >>> ds.root.name, ds.label_columns
+    ('lfw-deepfunneled', ['gender'])
+    >>> ds.table["identity"].tolist(), ds.table["gender"].tolist()
+    (['Ada_Example', 'Ada_Example', 'Bo_Example', 'Bo_Example'], ['F', <NA>, <NA>, <NA>])
+    >>> ds.table["status"].tolist()
+    ['ok', 'ok', 'ok', 'skipped']
+    >>> ds.notes
+    {'gender_conflict_na': 1, 'gender_missing_na': 2}
+    >>> tmp.cleanup()
+    """
     location = Path(location)
     images = find_image_folder(location)
     places = [location, location / "metadata", images, images.parent]

@@ -28,6 +28,18 @@ SOURCE = "skimage_lfw_subset"
 
 @register_dataset("lfw_subset", needs="none")
 def load(location: None = None, workers: int | None = None, progress: bool = True) -> Dataset:
+    """The 200 patches as an in-memory dataset: 100 faces (``face`` = 1), then 100 non-faces.
+
+    Examples
+    --------
+    >>> ds = load(progress=False)
+    >>> len(ds), ds.arrays.shape, ds.arrays.dtype.name
+    (200, (200, 25, 25), 'uint8')
+    >>> int(ds.table["face"].sum()), ds.table["face"].iloc[[0, 99, 100, 199]].tolist()
+    (100, [1, 1, 0, 0])
+    >>> ds.image(3).shape, ds.root is None, ds.table["status"].unique().tolist()
+    ((25, 25), True, ['ok'])
+    """
     from skimage.data import lfw_subset
 
     raw = lfw_subset()  # (200, 25, 25) float64 in [0, 1]

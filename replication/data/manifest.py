@@ -34,6 +34,38 @@ def load(
     source_col: str = "source",
     identity_col: str = "identity",
 ) -> Dataset:
+    """The images a CSV lists, paths relative to the CSV's folder; unusable rows stay, marked ``skipped``.
+
+    Examples
+    --------
+    Two images, then a duplicate path, a path escaping the folder and a row without a label.
+
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = Path(tmp.name)
+    >>> (folder / "img").mkdir()
+    >>> for name in ("a.png", "b.png"):
+    ...     Image.new("RGB", (6, 4)).save(folder / "img" / name)
+    >>> _ = (folder / "faces.csv").write_text(
+    ...     "path,label,source,site\\n"
+    ...     "img/a.png,1,studio,x\\n"
+    ...     "img/b.png,0,web,y\\n"
+    ...     "img/a.png,0,web,y\\n"
+    ...     "../c.png,1,web,y\\n"
+    ...     "img/b.png,,web,y\\n")
+    >>> ds = load(folder / "faces.csv", workers=1, progress=False)
+    >>> ds.label_columns, ds.subgroup_columns, ds.table["status"].tolist()
+    (['label'], ['site'], ['ok', 'ok', 'skipped', 'skipped', 'skipped'])
+    >>> for reason in ds.table["reason"].iloc[2:]:  # doctest: +ELLIPSIS
+    ...     print(reason)
+    duplicate row: same path as CSV line 2
+    path escapes the data root: ../c.png (resolves outside ...)
+    duplicate row: same path as CSV line 3
+    >>> ds.usable().table[["path", "source", "label", "width"]].values.tolist()
+    [['img/a.png', 'studio', '1', 6], ['img/b.png', 'web', '0', 6]]
+    >>> tmp.cleanup()
+    """
     csv = Path(location)
     if not csv.is_file():
         raise DatasetError(f"manifest {csv} does not exist")

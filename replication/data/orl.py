@@ -30,6 +30,27 @@ OBTAIN = "Get the AT&T/ORL faces (att_faces) from a mirror of the Cambridge arch
 
 @register_dataset("orl", needs="root", subdir="orl", obtain=OBTAIN)
 def load(location: Path, workers: int | None = None, progress: bool = True) -> Dataset:
+    """Every file in ``s<N>`` folders under ``location``, with ``identity`` = ``s<N>`` and ``shot`` = k.
+
+    Examples
+    --------
+    A made-up ORL folder: two subjects, one file off the naming scheme, one stray folder.
+
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> root = Path(tmp.name) / "orl" / "att_faces"
+    >>> for rel in ["s1/1.pgm", "s1/2.pgm", "s2/1.pgm", "s2/extra.pgm", "41/1.pgm"]:
+    ...     (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    ...     Image.new("L", (92, 112)).save(root / rel)
+    >>> ds = load(root.parent, workers=1, progress=False)
+    >>> ds.table[["path", "identity", "shot", "status"]].values.tolist()
+    [['att_faces/s1/1.pgm', 's1', 1, 'ok'], ['att_faces/s1/2.pgm', 's1', 2, 'ok'],
+     ['att_faces/s2/1.pgm', 's2', 1, 'ok'], ['att_faces/s2/extra.pgm', 's2', -1, 'skipped']]
+    >>> ds.notes, (int(ds.table["width"][0]), int(ds.table["height"][0]))
+    ({'ignored_files': 1}, (92, 112))
+    >>> tmp.cleanup()
+    """
     location = Path(location)
     rows, ignored = [], 0
     for f in sorted(p for p in location.rglob("*") if p.is_file()):

@@ -46,6 +46,18 @@ def embedded_capture() -> MugshotCapture:
 
 @dataclass(frozen=True)
 class Goel2022Design:
+    """What :func:`build_design` builds: real data under a data root, or the embedded default.
+
+    Examples
+    --------
+    >>> Goel2022Design(data="embedded").per_class
+    0
+    >>> Goel2022Design(data="web")
+    Traceback (most recent call last):
+    ...
+    ValueError: design data must be 'real' or 'embedded', got 'web'
+    """
+
     data: str = "real"  # "real" (ORL + UTKFace + LFW under a data root) or "embedded"
     capture: MugshotCapture = field(default_factory=MugshotCapture)
     per_class: int = 0  # 0 = every image the balanced design allows
@@ -108,6 +120,14 @@ def sample_identities(frame: pd.DataFrame, n_images: int, rng: np.random.Generat
 
     Never splits a person; skipping people who would overshoot keeps the classes balanced
     even when a few identities have hundreds of images (LFW's George_W_Bush has 530).
+
+    Examples
+    --------
+    ``big`` (5 images) never fits in 4, whatever the order; the three others fill it exactly.
+
+    >>> frame = pd.DataFrame({"identity": ["big"] * 5 + ["a", "a", "b", "c"]})
+    >>> sample_identities(frame, 4, np.random.default_rng(0))["identity"].tolist()
+    ['a', 'a', 'b', 'c']
     """
     ids = frame["identity"].drop_duplicates().to_numpy()
     rng.shuffle(ids)
@@ -124,7 +144,23 @@ def sample_identities(frame: pd.DataFrame, n_images: int, rng: np.random.Generat
 
 def build_design(cfg: Goel2022Design, data_root: str | Path | None = None, workers: int | None = None,
                  progress: bool = True) -> Dataset:
-    """The confounded design as a dataset: ``label`` 1 = class A, 0 = class B, by source."""
+    """The confounded design as a dataset: ``label`` 1 = class A, 0 = class B, by source.
+
+    Examples
+    --------
+    The embedded default, subsampled to 10 images per class: class A images are captured
+    mugshot-style when their pixels are loaded (greyscale, padded, re-encoded), class B ones are not.
+
+    >>> cfg = Goel2022Design(data="embedded", capture=embedded_capture(), per_class=10)
+    >>> ds = build_design(cfg, progress=False)
+    >>> ds.notes
+    {'n_lfw_subset': 10, 'n_lfw_subset_mugshot_capture': 10}
+    >>> ds.table.groupby("label")["captured"].mean().to_dict(), ds.table["identity"].is_unique
+    ({0: 0.0, 1: 1.0}, True)
+    >>> a, b = ds.table.index[ds.table["captured"]][0], ds.table.index[~ds.table["captured"]][0]
+    >>> ds.image(a).shape, ds.image(b).shape
+    ((29, 29), (25, 25))
+    """
     rng = np.random.default_rng(cfg.seed)
     if cfg.data == "embedded":
         base = load_dataset("lfw_subset", progress=progress)

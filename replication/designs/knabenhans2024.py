@@ -40,7 +40,24 @@ class GenderSourcesDesign:
 
 
 def balance_genders(rows: pd.DataFrame, per_source: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Whole identities of each gender, as many of one as of the other (``per_source // 2`` at most)."""
+    """Whole identities of each gender, as many of one as of the other (``per_source // 2`` at most).
+
+    Examples
+    --------
+    Three men (``m1`` with two images) and two women: two images of each gender are kept, and
+    ``m1`` is kept with both of his images or not at all.
+
+    >>> rows = pd.DataFrame({"identity": ["m1", "m1", "m2", "m3", "f1", "f2"], "gender": [0, 0, 0, 0, 1, 1]})
+    >>> out = balance_genders(rows, 0, np.random.default_rng(0))
+    >>> out["gender"].value_counts().sort_index().to_dict(), out["identity"].tolist()
+    ({0: 2, 1: 2}, ['m2', 'm3', 'f1', 'f2'])
+    >>> balance_genders(rows, 2, np.random.default_rng(0))["gender"].tolist()  # per_source caps each gender
+    [0, 1]
+    >>> balance_genders(rows[rows["gender"] == 0], 0, np.random.default_rng(0))
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot balance gender: the rows hold only [0]
+    """
     counts = rows["gender"].value_counts()
     if len(counts) < 2:
         raise ValueError(f"cannot balance gender: the rows hold only {sorted(counts.index.tolist())}")

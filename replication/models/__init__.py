@@ -6,6 +6,16 @@ scores for class 1 (higher = more class-1-like)::
     model = MODELS.get("pixel_logreg")(config=None, seed=0)
     model.fit(X_train, y_train)
     scores = model.predict_score(X_test)
+
+Examples
+--------
+>>> MODELS.names()
+['fpt', 'knabenhans_cnn', 'pixel_logreg']
+>>> rng = np.random.default_rng(0)
+>>> X, y = rng.integers(0, 256, (20, 8, 8)).astype(np.uint8), np.arange(20) % 2
+>>> model = MODELS.get("pixel_logreg")(config=None, seed=0).fit(X, y)
+>>> model.predict_score(X).shape, model.trainable_params()  # one score per image; 32x32 pixels + intercept
+((20,), 1025)
 """
 
 from __future__ import annotations

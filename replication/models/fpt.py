@@ -132,6 +132,21 @@ def build_fpt(cfg: FPTConfig, seed: int = 0):
 
 
 def trainable_parameter_names(net) -> list[str]:
+    """Names of the parameters an optimiser would update (``requires_grad``), in module order.
+
+    Examples
+    --------
+    :func:`build_fpt` freezes a body by :data:`TRAINABLE_IN_BODY`; on a stand-in body named like
+    MiniLM's, positions and layer norms stay trainable, word embeddings and attention do not.
+
+    >>> import torch.nn as nn
+    >>> embeddings = nn.ModuleDict({"word_embeddings": nn.Embedding(10, 4), "position_embeddings": nn.Embedding(8, 4)})
+    >>> body = nn.ModuleDict({"embeddings": embeddings, "query": nn.Linear(4, 4), "LayerNorm": nn.LayerNorm(4)})
+    >>> for name, p in body.named_parameters():
+    ...     p.requires_grad = any(k in name for k in TRAINABLE_IN_BODY)
+    >>> trainable_parameter_names(body)
+    ['embeddings.position_embeddings.weight', 'LayerNorm.weight', 'LayerNorm.bias']
+    """
     return [n for n, p in net.named_parameters() if p.requires_grad]
 
 

@@ -20,14 +20,40 @@ def pick_device(name: str):
 
 
 def images_to_tensor(X: np.ndarray, side: int):
-    """(n, H, W[, 3]) images -> float32 tensor (n, 1, side, side), uint8 scaled to [0, 1]."""
+    """(n, H, W[, 3]) images -> float32 tensor (n, 1, side, side), uint8 scaled to [0, 1].
+
+    Examples
+    --------
+    >>> X = np.full((3, 10, 10), 255, np.uint8)
+    >>> X[1] = 0
+    >>> xt = images_to_tensor(X, 8)
+    >>> tuple(xt.shape), str(xt.dtype), xt[:, 0, 0, 0].tolist()
+    ((3, 1, 8, 8), 'torch.float32', [1.0, 0.0, 1.0])
+    """
     import torch
 
     return torch.from_numpy(pixels_to_features(X, side).reshape(-1, 1, side, side).astype(np.float32))
 
 
 def class_one_scores(net, xt, device, batch: int = 512) -> np.ndarray:
-    """Softmax probability of class 1 for every row of ``xt``, in batches, without gradients."""
+    """Softmax probability of class 1 for every row of ``xt``, in batches, without gradients.
+
+    Examples
+    --------
+    A linear net whose class-1 logit is ln(3) times the mean pixel: a white image scores
+    3 / (1 + 3) = 0.75, a black one 0.5.
+
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
+    >>> with torch.no_grad():
+    ...     _ = net[1].weight.zero_()
+    ...     _ = net[1].weight[1].fill_(float(np.log(3)) / 64)
+    ...     _ = net[1].bias.zero_()
+    >>> X = np.full((3, 8, 8), 255, np.uint8)
+    >>> X[1] = 0
+    >>> class_one_scores(net, images_to_tensor(X, 8), pick_device("cpu"), batch=2).round(4).tolist()
+    [0.75, 0.5, 0.75]
+    """
     import torch
 
     net.eval()
