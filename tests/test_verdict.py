@@ -20,7 +20,7 @@ from artifactual.analyses.probes import property_table
 from artifactual.replication.preprocess import Goel2022Preprocess
 
 SIDE = 24
-FAST = AuditConfig(raw_side=SIDE, n_boot=200, n_perm=200, null_repeats=3, dose_max_images=80, folds=3)
+FAST = AuditConfig(raw_side=SIDE, n_boot=200, n_perm=200, repeats=2, interval_draws=30, dose_max_images=80, folds=3)
 PP = Goel2022Preprocess(detect_face=False, size=SIDE)
 
 
@@ -68,7 +68,8 @@ def test_planted_source_artifact_is_a_source_confound():
     verdict, reasons, checks, head = audit_in_memory(make(raw, y, source), FAST)
     assert verdict == "source_confound", reasons
     by = {c.name: c for c in checks}
-    assert by["image_properties"].ci_low > 0.9 and by["label_source_association"].estimate == pytest.approx(1.0)
+    assert by["image_properties"].estimate > 0.95 and by["image_properties"].ci_low >= 0.7
+    assert by["label_source_association"].estimate == pytest.approx(1.0)
     assert {c.name.split("_within")[0] for c in checks} >= {"source_predictability", "face_removed", "blur_ablation"}
 
 
@@ -96,8 +97,8 @@ def test_pure_noise_with_imbalanced_labels_is_not_flagged():
 
 def test_random_labels_rarely_called_source_confound():
     """100 datasets whose sources differ visibly but whose labels are random: <= 5% false flags."""
-    names = ["label_source_association", "image_properties", "face_removed_face_only", "blur_ablation",
-             "leave_one_source_out"]
+    names = ["label_source_association", "label_learnable", "image_properties", "face_removed_face_only",
+             "blur_ablation"]  # every check the verdict reads
     rng = np.random.default_rng(3)
     base = faces(60, rng)
     flagged = 0
@@ -107,8 +108,8 @@ def test_random_labels_rarely_called_source_confound():
         source = np.repeat(["s1", "s2"], 30)
         raw[:30] = np.stack([mugshot_style(x) for x in raw[:30]])
         y = np.repeat(r.integers(0, 2, 30), 2)  # one random label per person
-        cfg = AuditConfig(raw_side=SIDE, n_boot=100, n_perm=100, folds=3, seed=k)
-        verdict, _, _, _ = audit_in_memory(make(raw, y, source), cfg, names, lazy=True)
+        cfg = AuditConfig(raw_side=SIDE, n_boot=100, n_perm=100, repeats=1, interval_draws=30, folds=3, seed=k)
+        verdict, _, _, _ = audit_in_memory(make(raw, y, source), cfg, names, lazy=True, with_headline=False)
         flagged += verdict == "source_confound"
     assert flagged <= 5
 

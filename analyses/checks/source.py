@@ -9,34 +9,40 @@ import numpy as np
 import pandas as pd
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData
-from artifactual.analyses.checks import CHECKS, CheckResult, fmt, image_auroc, lr_factory
-from artifactual.analyses.evaluate import auroc_estimate, oof_scores
-from artifactual.analyses.stats import Estimate, cramers_v
+from artifactual.analyses.checks import CHECKS, CheckResult, fmt, probe
+from artifactual.analyses.refit import auroc, corrected_cv_interval, probe_features, _Probe
+from artifactual.analyses.stats import bootstrap_metric, cramers_v, identity_folds, units
 
 
 def _pairwise_source_auroc(d: AuditData, mask: np.ndarray, cfg: AuditConfig, name: str) -> CheckResult:
-    """Worst pairwise source-vs-source AUROC among the sources in ``mask`` (a source readable from
-    every other one is an artifact carrier; the worst pair is the conservative summary)."""
+    """Every pair of sources in ``mask``: how well the probe tells them apart; the mean over pairs."""
     sources = sorted(set(d.source[mask]))
     rows = []
     for s1, s2 in itertools.combinations(sources, 2):
         m = mask & np.isin(d.source, [s1, s2])
-        yy = (d.source[m] == s2).astype(int)
-        est, _ = image_auroc(d.X[m], yy, d.groups[m], cfg.seed, cfg.folds)
-        rows.append((f"{s1} vs {s2}", est))
-    pair, worst = min(rows, key=lambda r: r[1].estimate)
-    reading = (f"the photo source is readable from the preprocessed image: {pair} AUROC {fmt(worst)}"
-               if worst.ci_low > 0.6 else f"sources are hard to tell apart ({pair} AUROC {fmt(worst)})")
-    return CheckResult.from_estimate(name, "auroc (worst source pair)", worst, reading,
-                                     pairs={p: e.as_dict() for p, e in rows})
+        r = probe(d.X[m], (d.source[m] == s2).astype(int), d.groups[m], cfg)
+        rows.append({"pair": f"{s1} vs {s2}", "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                     "n": r.n, "too_small": r.too_small})
+    ok = [r for r in rows if not r["too_small"]]
+    if not ok:
+        return CheckResult.not_applicable(name, "auroc (mean over source pairs)",
+                                          f"every pair of sources has fewer than {cfg.min_identities} identities "
+                                          "on one side", int(mask.sum()))
+    mean = float(np.mean([r["estimate"] for r in ok]))
+    lo, hi = float(np.mean([r["ci_low"] for r in ok])), float(np.mean([r["ci_high"] for r in ok]))
+    hardest = min(ok, key=lambda r: r["estimate"])
+    reading = (f"the photo source is readable from the preprocessed image: mean AUROC over {len(ok)} source pairs "
+               f"{mean:.3f} (hardest pair {hardest['pair']} {hardest['estimate']:.3f})")
+    return CheckResult(name, "auroc (mean over source pairs)", mean, lo, hi, int(mask.sum()), reading,
+                       details={"pairs": rows, "interval_is": "mean of the pairs' interval ends"})
 
 
 @CHECKS.register("source_predictability")
 def source_predictability(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
-    out = []
+    """Descriptive: can the probe tell the sources apart, overall and inside each class?"""
     if len(set(d.source)) < 2:
         return [CheckResult.not_applicable("source_predictability", "auroc", "one source only", d.n)]
-    out.append(_pairwise_source_auroc(d, np.ones(d.n, bool), cfg, "source_predictability"))
+    out = [_pairwise_source_auroc(d, np.ones(d.n, bool), cfg, "source_predictability")]
     for c in (0, 1):
         m = d.y == c
         name = f"source_predictability_within_class_{d.label_values[c]}"
@@ -49,85 +55,128 @@ def source_predictability(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
 
 @CHECKS.register("label_source_association")
 def label_source_association(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
-    v = cramers_v(d.source, d.y, n_boot=cfg.n_boot, seed=cfg.seed)
+    """Confirmatory: Cramér's V of label and source (identity bootstrap, identity-permutation p)."""
+    v = cramers_v(d.source, d.y, d.groups, n_boot=cfg.n_boot, n_perm=cfg.n_perm, seed=cfg.seed)
     if len(set(d.source)) < 2:
         reading = "one source: the source cannot carry the label"
     else:
         reading = (f"the label is {'almost entirely' if v.estimate > 0.8 else 'largely' if v.estimate > 0.5 else 'weakly'}"
                    f" determined by the source (Cramér's V {fmt(v)})")
-    rows = [CheckResult.from_estimate("label_source_association", "cramers_v", v, reading)]
-    # AUROC of the label from the source alone: each image scored by the class-1 rate of its
-    # source among the training folds (identity-grouped), so no image scores itself.
+    rows = [CheckResult.from_estimate("label_source_association", "cramers_v", v, reading, role="confirmatory",
+                                      interval="identity bootstrap; lower end 0 when the permutation test does not "
+                                               "reject", test="labels permuted between identities")]
     if len(set(d.source)) >= 2:
-        src = pd.Series(d.source)
-        scores = np.full(d.n, np.nan)
-        from artifactual.analyses.evaluate import grouped_folds
-
-        cv = grouped_folds(d.y, d.groups, cfg.folds, cfg.seed)
-        for train, test in cv.split(d.X, d.y, d.groups):
-            rate = pd.Series(d.y[train]).groupby(src.iloc[train].to_numpy()).mean()
-            scores[test] = src.iloc[test].map(rate).fillna(d.y[train].mean()).to_numpy()
-        est = auroc_estimate(d.y, scores, d.groups, cfg.seed, test=True)
-        rows.append(CheckResult.from_estimate(
-            "label_from_source_alone", "auroc", est,
-            f"knowing only where a photo came from predicts the label with AUROC {fmt(est)}"))
+        rows.append(_label_from_source_alone(d, cfg))
     return rows
+
+
+def _label_from_source_alone(d: AuditData, cfg: AuditConfig) -> CheckResult:
+    """Descriptive: each image scored by its source's class-1 rate among the training folds."""
+    u = units(d.y, d.groups)
+    src = pd.Series(d.source)
+    per_fold = []
+    for r in range(cfg.repeats):
+        fold = identity_folds(u.label, u.stratum, cfg.folds, np.random.default_rng(cfg.seed + r))[u.codes]
+        for f in range(cfg.folds):
+            train, test = fold != f, fold == f
+            rate = pd.Series(d.y[train]).groupby(src[train].to_numpy()).mean()
+            per_fold.append(auroc(d.y[test], src[test].map(rate).fillna(d.y[train].mean()).to_numpy()))
+    est, lo, hi = corrected_cv_interval(np.array(per_fold), cfg.folds)
+    return CheckResult("label_from_source_alone", "auroc", est, lo, hi, d.n,
+                       f"knowing only where a photo came from predicts the label with AUROC {est:.3f} [{lo:.3f}, {hi:.3f}]",
+                       details={"interval": "corrected repeated-CV t (Nadeau & Bengio 2003); descriptive"})
 
 
 @CHECKS.register("leave_one_source_out")
 def leave_one_source_out(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
-    """Train on one source per class, test on the other sources: a face signal should transfer."""
-    a = sorted(set(d.source[d.y == 1]))
-    b = sorted(set(d.source[d.y == 0]))
-    if len(a) < 2 or len(b) < 2:
+    """Descriptive: train on one single-class source per class, test on the other single-class
+    sources, and compare with cross-validation inside the training sources at the same training size.
+
+    Only sources that hold one class take part (a mixed source cannot say which class it stands
+    for). A pair needs ``min_identities`` identities in each of its two sources. Every pair is
+    reported, with the mean transfer AUROC, the mean in-source AUROC and the mean gap; a single
+    pair is never the evidence (anti-aligned pairs can score near 0 whatever the signal).
+    """
+    pure = {c: sorted(s for s in set(d.source[d.y == c]) if set(d.y[d.source == s]) == {c}) for c in (0, 1)}
+    if len(pure[0]) < 2 or len(pure[1]) < 2:
         return [CheckResult.not_applicable("leave_one_source_out", "auroc",
-                                           "needs at least two sources in each class", d.n)]
-    matrix = []
-    for sa, sb in itertools.product(a, b):
-        train = ((d.y == 1) & (d.source == sa)) | ((d.y == 0) & (d.source == sb))
-        test = ((d.y == 1) & (d.source != sa)) | ((d.y == 0) & (d.source != sb))
-        if len(np.unique(d.y[test])) < 2 or len(np.unique(d.y[train])) < 2:
+                                           "needs at least two single-class sources in each class", d.n)]
+    pcfg = cfg.probe()
+    Z = probe_features(d.X, pcfg, len(np.unique(d.groups)))
+    rng = np.random.default_rng(cfg.seed)
+    pairs = []
+    for sa, sb in itertools.product(pure[1], pure[0]):
+        inside = np.isin(d.source, [sa, sb])
+        test = np.isin(d.source, [s for s in pure[1] + pure[0] if s not in (sa, sb)])
+        u = units(d.y[inside], d.groups[inside])
+        row = {"train": f"{d.label_values[1]}:{sa} + {d.label_values[0]}:{sb}",
+               "test": "+".join(s for s in pure[1] if s != sa) + " vs " + "+".join(s for s in pure[0] if s != sb),
+               "identities_per_class": {str(k): v for k, v in u.per_class().items()}}
+        if min(u.per_class().values()) < cfg.min_identities:
+            pairs.append({**row, "too_small": True})
             continue
-        model = lr_factory(d.X, cfg.seed)().fit(d.X[train], d.y[train])
-        scores = np.full(d.n, np.nan)
-        scores[test] = model.predict_score(d.X[test])
-        est = auroc_estimate(d.y[test], scores[test], d.groups[test], cfg.seed, test=True)
-        matrix.append({"train": f"A:{sa} + B:{sb}", "test": "A:" + "+".join(sorted(set(d.source[test & (d.y == 1)])))
-                       + " / B:" + "+".join(sorted(set(d.source[test & (d.y == 0)]))), **est.as_dict()})
-    if not matrix:
-        return [CheckResult.not_applicable("leave_one_source_out", "auroc", "no train/test pair has both classes", d.n)]
-    worst = min(matrix, key=lambda r: r["estimate"])
-    est = Estimate(worst["estimate"], worst["ci_low"], worst["ci_high"], worst["n"], worst["p_value"])
-    reading = (f"trained on {worst['train']}, the classifier scores {fmt(est)} on the other sources: "
-               + ("it does not transfer, so it learned the sources" if est.ci_high < 0.7 else
+        # in-source: repeated identity-grouped CV inside the two training sources
+        inner = _Probe(Z[inside], u, pcfg).repeated(d.y[inside], cfg.repeats, cfg.seed)
+        in_est, in_lo, in_hi = corrected_cv_interval(inner, cfg.folds)
+        # transfer: the same training size as one CV training fold, tested on the other sources
+        fold = identity_folds(u.label, u.stratum, cfg.folds, rng)[u.codes]
+        train_idx = np.flatnonzero(inside)[fold != 0]
+        beta, mean, ybar = _ridge_fit(Z[train_idx], d.y[train_idx], pcfg.ridge)
+        score = (Z[test] - mean) @ beta + ybar
+        tr = bootstrap_metric(d.y[test], score, n_boot=cfg.n_boot, seed=cfg.seed, groups=d.groups[test])
+        pairs.append({**row, "too_small": False, "n_train": int(len(train_idx)), "n_test": int(test.sum()),
+                      "transfer": tr.as_dict(), "in_source": {"estimate": in_est, "ci_low": in_lo, "ci_high": in_hi},
+                      "gap": in_est - tr.estimate})
+    ok = [p for p in pairs if not p["too_small"]]
+    if not ok:
+        return [CheckResult.not_applicable("leave_one_source_out", "auroc",
+                                           f"no source pair has {cfg.min_identities} identities in each source", d.n)]
+    mean_tr = float(np.mean([p["transfer"]["estimate"] for p in ok]))
+    mean_in = float(np.mean([p["in_source"]["estimate"] for p in ok]))
+    lo = float(np.mean([p["transfer"]["ci_low"] for p in ok]))
+    hi = float(np.mean([p["transfer"]["ci_high"] for p in ok]))
+    reading = (f"trained on one source per class, the probe scores AUROC {mean_tr:.3f} on the other sources (mean of "
+               f"{len(ok)} pairs) against {mean_in:.3f} inside its training sources at the same training size: "
+               + ("it does not transfer, so what it learned belongs to the sources" if mean_in - mean_tr > 0.2 else
                   "it transfers across sources"))
-    return [CheckResult.from_estimate("leave_one_source_out", "auroc (worst train/test pair)", est, reading,
-                                      matrix=matrix)]
+    return [CheckResult("leave_one_source_out", "auroc (mean transfer over source pairs)", mean_tr, lo, hi,
+                        int(sum(p["n_test"] for p in ok) / len(ok)), reading,
+                        details={"pairs": pairs, "mean_in_source": mean_in, "mean_gap": mean_in - mean_tr,
+                                 "interval_is": "mean of the pairs' interval ends (each an identity bootstrap of "
+                                                "one fitted probe on other sources)"})]
+
+
+def _ridge_fit(Z: np.ndarray, y: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """The probe's ridge fit on one training set: coefficients, feature means, label mean."""
+    mean, ybar = Z.mean(0), float(y.mean())
+    Zc = Z - mean
+    beta = np.linalg.solve(Zc.T @ Zc + ridge * len(y) * np.eye(Z.shape[1]), Zc.T @ (y - ybar))
+    return beta, mean, ybar
 
 
 @CHECKS.register("within_source_random_labels")
 def within_source_random_labels(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
-    """Random labels inside the largest source: the AUROC the pipeline reaches with no signal."""
-    counts = pd.Series(d.source).value_counts()
-    src = counts.index[0]
+    """Negative control: random labels between whole identities inside the largest source.
+
+    Expected of correct code: the refit permutation test does not reject (p >= 0.05) and the
+    interval covers 0.5. A small p means a bug, or the 5% of times chance alone gives one.
+    """
+    src = pd.Series(d.source).value_counts().index[0]
     m = d.source == src
     groups = d.groups[m]
     uniq = np.unique(groups)
-    if len(uniq) < 10:
-        return [CheckResult.not_applicable("within_source_random_labels", "auroc",
-                                           f"source {src} has fewer than 10 identities", int(m.sum()))]
     rng = np.random.default_rng(cfg.seed)
-    null, first = [], None
-    for r in range(cfg.null_repeats):
-        lab = dict(zip(uniq, rng.permutation(np.arange(len(uniq)) % 2)))
-        yy = np.array([lab[g] for g in groups])
-        scores = oof_scores(d.X[m], yy, groups, lr_factory(d.X, cfg.seed), folds=3, seed=cfg.seed + r)
-        est = auroc_estimate(yy, scores, groups, cfg.seed, test=(r == 0))
-        first = first or est
-        null.append(est.estimate)
-    lo, hi = np.percentile(null, [2.5, 97.5])
-    reading = (f"random labels inside {src} give AUROC {fmt(first)}; over {cfg.null_repeats} random labellings "
-               f"the AUROC ranges {lo:.3f}-{hi:.3f}: the pipeline finds no signal where there is none"
-               if hi < 0.65 else f"random labels inside {src} reach AUROC up to {hi:.3f}: the pipeline overfits")
-    return [CheckResult.from_estimate("within_source_random_labels", "auroc", first, reading, source=src,
-                                      null_auroc=[float(v) for v in null], null_2_5=float(lo), null_97_5=float(hi))]
+    lab = dict(zip(uniq, rng.permutation(np.arange(len(uniq)) % 2)))
+    yy = np.array([lab[g] for g in groups])
+    r = probe(d.X[m], yy, groups, cfg, test=True)
+    expected = "refit permutation p >= 0.05 and the interval covers 0.5"
+    if r.too_small:
+        return [CheckResult.too_small("within_source_random_labels", "auroc", r.identities, cfg.min_identities,
+                                      r.n, role="control")]
+    held = bool(r.p_value >= 0.05 and r.ci_low <= 0.5 <= r.ci_high)
+    reading = (f"random labels inside {src} give AUROC {fmt(r)}, p {r.p_value:.3f}: "
+               + ("the pipeline finds no signal where there is none" if held else
+                  "the control did NOT hold: a bug, or the 5% of times chance alone does this"))
+    row = CheckResult.from_probe("within_source_random_labels", "auroc", r, reading, role="control", source=src)
+    row.expected, row.held = expected, held
+    return [row]
