@@ -60,12 +60,49 @@ def test_permutation_test_calibrated_and_powerful():
 def test_holm_and_cramers_v():
     assert holm([0.01, 0.04, 0.03]) == [0.03, 0.06, 0.06]
     a = np.repeat(["x", "y"], 100)
-    assert cramers_v(a, a, n_boot=50).estimate == pytest.approx(1.0)
+    assert cramers_v(a, (a == "x").astype(int), n_boot=50, n_perm=50).estimate == pytest.approx(1.0)
     rng = np.random.default_rng(3)
-    v = cramers_v(rng.integers(0, 2, 500), rng.integers(0, 3, 500), n_boot=100)
-    assert v.estimate < 0.15 and v.p_value > 0.001
+    v = cramers_v(rng.integers(0, 3, 500), rng.integers(0, 2, 500), n_boot=100, n_perm=200)
+    assert v.estimate < 0.15 and v.p_value > 0.05 and v.ci_low == 0.0 < v.ci_high
     one = cramers_v(["s"] * 10, [0, 1] * 5, n_boot=10)
     assert one.estimate == 0.0 and one.p_value == 1.0
+
+
+def test_cramers_v_resamples_and_permutes_people_not_images():
+    """40 people x 10 photos, sources assigned per person, labels per person, no association."""
+    person = np.repeat(np.arange(40), 10)
+    wide, rejections = [], 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        src, lab = rng.integers(0, 2, 40)[person], rng.integers(0, 2, 40)[person]
+        v = cramers_v(src, lab, person, n_boot=200, n_perm=200, seed=seed)
+        per_image = cramers_v(src, lab, None, n_boot=200, n_perm=200, seed=seed)  # images as if independent
+        wide.append((v.ci_high - v.estimate) / max(1e-9, per_image.ci_high - per_image.estimate))
+        rejections += v.p_value < 0.05
+    assert np.median(wide) > 2  # people, not photos: a much wider interval
+    assert rejections <= 6  # nominal 2 of 40; images-as-independent rejects in most of these datasets
+
+
+def test_permuted_labels_move_whole_people():
+    from artifactual.analyses.stats import permuted_labels, units
+
+    rng = np.random.default_rng(0)
+    person = np.repeat(np.arange(30), 4)
+    y = rng.integers(0, 2, 30)[person]
+    u = units(y, person)
+    for _ in range(20):
+        yp = permuted_labels(u, y, rng)
+        assert (yp.reshape(30, 4) == yp.reshape(30, 4)[:, :1]).all() and yp.sum() == y.sum()
+    mixed = y.copy()
+    mixed[::4] = 1 - mixed[::4]  # every person now carries both labels in some photos
+    u = units(mixed, person)
+    assert not u.constant
+    yp = permuted_labels(u, mixed, rng)
+    assert sorted(yp.reshape(30, 4).sum(1).tolist()) == sorted(mixed.reshape(30, 4).sum(1).tolist())
+    strata = np.repeat(np.arange(2), 60)
+    u = units(y, person, strata)
+    yp = permuted_labels(u, y, rng)
+    assert yp[:60].sum() == y[:60].sum() and yp[60:].sum() == y[60:].sum()  # within strata
 
 
 def test_fast_grouped_folds_equal_scikit_learns():

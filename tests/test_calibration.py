@@ -1,0 +1,107 @@
+"""The fast subset of ``make calibrate``: every confirmatory test's false-positive rate on a few hundred
+small null datasets, and the old procedures failing where the new ones hold.
+
+Seeds are fixed, so each rate is one deterministic number; a valid test lands inside [0.02, 0.08]
+with 400 datasets unless it is broken (the binomial SD at 0.05 is 0.011).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from artifactual.analyses.calibration import Design, _views, synthetic_faces, tables, wilson
+from artifactual.analyses.refit import ProbeConfig, probe_auroc
+from artifactual.analyses.stats import cramers_v
+
+N_DATASETS = 400
+FAST = ProbeConfig(repeats=1, interval_draws=0, max_perm=200, folds=4, exceedances=5)
+
+
+def _datasets():
+    """Small null datasets across designs: 10-12 people per class, 1-3 photos each, 2-4 sources, 50/50 and 80/20."""
+    for k in range(N_DATASETS):
+        design = Design(10 + k % 3, 1 + k % 3, 1 + k % 2, 0.5 if k % 4 else 0.2)
+        yield k, synthetic_faces(design, np.random.default_rng(k))
+
+
+@pytest.fixture(scope="module")
+def null_pvalues() -> pd.DataFrame:
+    rows = []
+    for k, d in _datasets():
+        cfg = ProbeConfig(**{**FAST.__dict__, "seed": k})
+        v = cramers_v(d["source"], d["y"], d["groups"], n_boot=10, n_perm=200, seed=k)
+        rows.append({"test": "label_source_association", "p": v.p_value})
+        for name, view in _views(d["X"]).items():
+            rows.append({"test": name, "p": probe_auroc(view, d["y"], d["groups"], cfg, test=True).p_value})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("test", ["label_source_association", "label_learnable", "image_properties", "face_removed",
+                                  "blur_ablation"])
+def test_confirmatory_false_positive_rate(null_pvalues, test):
+    p = null_pvalues.loc[null_pvalues["test"] == test, "p"].to_numpy()
+    assert len(p) == N_DATASETS
+    rate = float(np.mean(p < 0.05))
+    lo, hi = wilson(int(np.sum(p < 0.05)), len(p))
+    assert 0.02 <= rate <= 0.08, f"{test}: false-positive rate {rate:.3f} (Monte Carlo 95% CI {lo:.3f}-{hi:.3f})"
+
+
+def test_stratified_test_holds_when_labels_follow_the_source():
+    """Labels tied to the source (90/10 by source half), nothing inside a source: the within-source test
+    stays at its level, while an unstratified test of the same data rejects (the source is readable)."""
+    within, pooled = [], []
+    for k in range(200):
+        d = synthetic_faces(Design(20, 3, 2, source_tied=0.4), np.random.default_rng(10_000 + k))
+        cfg = ProbeConfig(**{**FAST.__dict__, "seed": k})
+        within.append(probe_auroc(d["X"], d["y"], d["groups"], cfg, test=True, strata=d["source"]).p_value < 0.05)
+        if k < 40:
+            pooled.append(probe_auroc(d["X"], d["y"], d["groups"], cfg, test=True).p_value < 0.05)
+    assert 0.015 <= np.mean(within) <= 0.09, np.mean(within)
+    assert np.mean(pooled) > 0.3  # measured 0.55
+
+
+def test_old_image_level_cramers_v_fails_where_the_identity_test_holds():
+    """40 people x 10 photos with no association: the chi-square over photos rejects most of the time."""
+    from scipy.stats import chi2_contingency
+
+    old, new = [], []
+    person = np.repeat(np.arange(40), 10)
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        src, lab = rng.integers(0, 2, 40)[person], rng.integers(0, 2, 40)[person]
+        old.append(chi2_contingency(pd.crosstab(src, lab).to_numpy(), correction=False).pvalue < 0.05)
+        new.append(cramers_v(src, lab, person, n_boot=10, n_perm=200, seed=seed).p_value < 0.05)
+    assert np.mean(old) > 0.4  # measured 0.66 in the review that found it
+    assert np.mean(new) <= 0.1
+
+
+def test_old_fixed_score_permutation_fails_where_the_refit_test_holds():
+    """Labels permuted over one set of pooled out-of-fold scores: too many rejections on noise."""
+    from artifactual.analyses.refit import _Probe, probe_features
+    from artifactual.analyses.stats import identity_folds, permutation_test_auroc, units
+
+    old, new = [], []
+    for seed in range(200):  # 10 people in class 1 and 90 in class 0, 5 photos each
+        d = synthetic_faces(Design(10, 5, 1, minority=0.1), np.random.default_rng(20_000 + seed))
+        u = units(d["y"], d["groups"])
+        cfg = ProbeConfig(**{**FAST.__dict__, "seed": seed, "folds": 5})
+        scores, _ = _Probe(probe_features(d["X"], cfg, u.n_id), u, cfg).scores(
+            d["y"], identity_folds(u.label, u.stratum, cfg.folds, np.random.default_rng(seed)))
+        old.append(permutation_test_auroc(d["y"], scores, n_perm=200, seed=seed, groups=d["groups"])[0] < 0.05)
+        new.append(probe_auroc(d["X"], d["y"], d["groups"], cfg, test=True).p_value < 0.05)
+    assert np.mean(old) > 0.1, np.mean(old)  # measured 0.15 on 150 of these
+    assert 0.02 <= np.mean(new) <= 0.08, np.mean(new)
+
+
+def test_tables_count_rejections_and_coverage():
+    rows = pd.DataFrame({"test": ["t"] * 4, "p": [0.01, 0.2, 0.5, 0.04], "estimate": [0.5, 0.6, 0.4, 0.5],
+                         "ci_low": [0.4, 0.55, 0.3, 0.45], "ci_high": [0.6, 0.7, 0.5, 0.55], "truth": 0.5,
+                         "signal": 0.0, "ids_per_class": 20, "images_per_id": 1, "minority": 0.5,
+                         "kind": "synthetic", "design": "d"})
+    fpr, cov = tables(rows)
+    row = fpr[(fpr["subset"] == "all designs")].iloc[0]
+    assert (row["rejections"], row["datasets"], row["fpr"]) == (2, 4, 0.5)
+    c = cov[(cov["interval"] == "reported") & (cov["subset"] == "all designs")].iloc[0]
+    assert (c["covered"], c["datasets"]) == (3, 4)  # 0.5 is outside [0.55, 0.70] once
