@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-slow bench paper install clean
+.PHONY: run test test-slow bench calibrate paper install clean
 
 # torch is installed first and alone, by exact version: pip takes the CPU wheel from this
 # machine's disk; letting a resolver choose it could pull a multi-GB CUDA build instead.
@@ -27,6 +27,12 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m artifactual.replication.bench
+
+# The error rates of the audit's own tests (a benchmark, not a test): results/calibration/, then its figures.
+# Adds real LFW + ORL null datasets when ARTIFACTUAL_DATA points at them.
+calibrate: $(STAMP)
+	$(PY) -m artifactual.analyses.calibration --out results/calibration
+	$(PY) -m artifactual.paper.figures_calibration results/calibration
 
 # The report: results/<name>/summary.json -> paper/build/paper.pdf (Typst, offline, bundled fonts).
 paper: $(STAMP)

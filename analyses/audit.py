@@ -196,6 +196,17 @@ def finalize(checks: list[CheckResult], models: list[dict[str, Any]], n_sources:
 
     Only confirmatory rows with a p-value enter Holm's correction (analyses.verdict.CONFIRMATORY);
     controls keep their unadjusted p and descriptive rows have none.
+
+    >>> rows = [CheckResult("label_learnable", "auroc", 0.9, 0.8, 1.0, 50, "", 0.01, role="confirmatory"),
+    ...         CheckResult("blur_ablation", "auroc", 0.9, 0.8, 1.0, 50, "", 0.02, role="confirmatory"),
+    ...         CheckResult("within_source_random_labels", "auroc", 0.5, 0.4, 0.6, 50, "", 0.6, role="control")]
+    >>> _ = finalize(rows, [{"name": "m", "auroc": 0.9}], 2)
+    >>> [r.p_holm for r in rows]
+    [0.02, 0.02, None]
+    >>> finalize([CheckResult("source_predictability", "auroc", 0.9, 0.8, 1.0, 50, "", 0.01, role="confirmatory")],
+    ...          [{"name": "m", "auroc": 0.9}], 2)
+    Traceback (most recent call last):
+    ValueError: checks ['source_predictability'] call themselves confirmatory but the verdict does not read them (analyses.verdict.CONFIRMATORY = ('label_source_association', 'label_learnable', 'image_properties', 'face_removed', 'blur_ablation'))
     """
     from artifactual.analyses.verdict import CONFIRMATORY
 

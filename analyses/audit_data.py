@@ -56,6 +56,15 @@ class AuditConfig:
 
 @dataclass
 class AuditData:
+    """What the battery reads (see the module docstring); :meth:`from_arrays` builds one from pixels.
+
+    >>> rng = np.random.default_rng(0)
+    >>> d = AuditData.from_arrays(rng.integers(0, 255, (8, 16, 16, 3)).astype(np.uint8), np.tile([0, 1], 4),
+    ...                           np.repeat(["a", "b"], 4), np.repeat(np.arange(4), 2))
+    >>> d.n, d.X.shape, d.boxes[0].tolist(), d.properties.shape, d.label_values
+    (8, (8, 16, 16), [0, 0, 16, 16], (8, 13), {0: '0', 1: '1'})
+    """
+
     X: np.ndarray
     raw: np.ndarray
     boxes: np.ndarray
@@ -72,9 +81,34 @@ class AuditData:
     def n(self) -> int:
         return len(self.y)
 
+    @classmethod
+    def from_arrays(cls, raw: np.ndarray, y: np.ndarray, source: np.ndarray, groups: np.ndarray | None = None,
+                    label_values: dict[int, str] | None = None) -> "AuditData":
+        """Audit data from square uint8 photos (n, S, S, 3) that need no face detection: the whole
+        photo is the face box, §4.1's pipeline runs without detection at size S, properties are measured."""
+        raw = np.asarray(raw)
+        if raw.ndim != 4 or raw.shape[1] != raw.shape[2] or raw.dtype != np.uint8:
+            raise ValueError(f"raw must be uint8 (n, S, S, 3), got {raw.dtype} {raw.shape}")
+        n, side = len(raw), raw.shape[1]
+        boxes = np.tile([0, 0, side, side], (n, 1))
+        pp = Goel2022Preprocess(detect_face=False, size=side)
+        groups = np.arange(n).astype(str) if groups is None else np.asarray(groups).astype(str)
+        from artifactual.analyses.probes import property_table
+
+        return cls(X=pipeline_from_raw(raw, boxes, pp), raw=raw, boxes=boxes, y=np.asarray(y).astype(int),
+                   source=np.asarray(source).astype(str), groups=groups, properties=property_table(list(raw)),
+                   table=None, preprocess=pp, label_values=label_values or {0: "0", 1: "1"})
+
 
 def binary_labels(values: pd.Series, positive: Any | None = None) -> tuple[np.ndarray, dict[int, str]]:
-    """Map a two-valued label column to 0/1 (``positive`` -> 1, else the larger sorted value)."""
+    """Map a two-valued label column to 0/1 (``positive`` -> 1, else the larger sorted value).
+
+    >>> binary_labels(pd.Series(["clear", "flagged", "clear"]), positive="flagged")
+    (array([0, 1, 0]), {0: 'clear', 1: 'flagged'})
+    >>> binary_labels(pd.Series(["x", "x"]))
+    Traceback (most recent call last):
+    ValueError: the audit needs a label with exactly two classes; found 1: ['x'] (one class: nothing to separate)
+    """
     levels = sorted(values.dropna().unique().tolist(), key=str)
     if len(levels) != 2:
         raise ValueError(f"the audit needs a label with exactly two classes; found {len(levels)}: "
@@ -103,8 +137,9 @@ def box_in_raw(box: str, decoded_hw: str, side: int) -> tuple[int, int, int, int
 def pipeline_from_raw(raw: np.ndarray, boxes: np.ndarray, cfg: Goel2022Preprocess) -> np.ndarray:
     """§4.1's crop -> ellipse -> grey -> resize on raw arrays, reusing each image's face box.
 
-    Used when a check edits photographs (harmonisation, injected artifacts): edits do not move
-    the face, so re-running Haar detection would only cost time.
+    Used when a check edits photographs (harmonisation, injected artifacts): an edit that moves
+    the face (padding) passes the moved boxes (checks/dose_response.inject), so re-running Haar
+    detection would only cost time.
     """
     out = []
     for px, (x, y, w, h) in zip(raw, boxes):

@@ -318,29 +318,45 @@ def calibrate(out: Path, full: bool = True, data_root: Path | None = None, worke
         rows += [r for rs in res for r in rs]
     frame = pd.DataFrame(rows)
     frame.to_csv(out / "datasets.csv", index=False)
-    fpr, cov = tables(frame)
+    summary = summarise(frame, out, seconds=round(time.perf_counter() - t0, 1), real_data=data_root is not None)
+    log(f"calibration: done in {summary['seconds']:.0f} s")
+    return summary
+
+
+def summarise(frame: pd.DataFrame, out: Path, seconds: float | None = None, real_data: bool = False,
+              min_identities: int = 10) -> dict[str, Any]:
+    """``fpr.csv``, ``coverage.csv`` and ``summary.json`` (with both tables, for the paper) from the rows."""
+    from artifactual.replication.runs import atomic_write_json, git_commit
+
+    fpr, cov = tables(frame, min_identities)
     fpr.to_csv(out / "fpr.csv", index=False)
     cov.to_csv(out / "coverage.csv", index=False)
     confirm = ["label_source_association", *PROBE_TESTS, "label_learnable_within_source"]
     pooled = fpr[fpr["subset"] == "all designs"].set_index("test")
     cov_all = cov[(cov["interval"] == "reported") & (cov["subset"] == "all designs")]
+    null = frame[frame["signal"] == 0]
     summary = {
-        "git_commit": git_commit(), "seconds": round(time.perf_counter() - t0, 1), "alpha": ALPHA,
+        "name": "calibration",
+        "git_commit": git_commit(), "seconds": seconds, "alpha": ALPHA,
         "targets": {"fpr": list(FPR_TARGET), "coverage": COVERAGE_TARGET},
         "datasets": int(frame.groupby(["design", "seed"]).ngroups),
-        "null_datasets": int(frame[frame["signal"] == 0].groupby(["design", "seed"]).ngroups),
-        "probe": asdict(cfg),
+        "null_datasets": int(null.groupby(["design", "seed"]).ngroups),
+        "designs": int(frame["design"].nunique()),
+        "min_identities": min_identities,
+        "probe": asdict(ProbeConfig()),
+        "real_data": bool(real_data or (frame["kind"] != "synthetic").any()),
         "fpr": {t: {"fpr": float(pooled.loc[t, "fpr"]), "mc": [float(pooled.loc[t, "mc_low"]),
                                                               float(pooled.loc[t, "mc_high"])],
-                    "datasets": int(pooled.loc[t, "datasets"]),
+                    "datasets": int(pooled.loc[t, "datasets"]), "confirmatory": t in confirm,
                     "met": bool(FPR_TARGET[0] <= pooled.loc[t, "fpr"] <= FPR_TARGET[1])}
                 for t in pooled.index},
         "coverage": [{**r, "met": bool(r["coverage"] >= COVERAGE_TARGET)} for r in cov_all.to_dict("records")],
         "confirmatory_tests": confirm,
-        "real_data": data_root is not None,
+        "fpr_table": fpr.to_dict("records"),
+        "coverage_table": cov.to_dict("records"),
+        "figures": {"fpr": "figures/fpr.png", "coverage": "figures/coverage.png", "min_size": "figures/min_size.png"},
     }
     atomic_write_json(out / "summary.json", json.loads(json.dumps(summary, default=float)))
-    log(f"calibration: done in {summary['seconds']:.0f} s")
     return summary
 
 
@@ -350,18 +366,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-root", default=None, help="adds null datasets of real LFW + ORL faces")
     ap.add_argument("--quick", action="store_true", help="a small grid (minutes), for trying things")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--summarise-only", action="store_true",
+                    help="rebuild fpr.csv, coverage.csv and summary.json from an existing datasets.csv")
     args = ap.parse_args(argv)
     import os
 
     root = args.data_root or os.environ.get("ARTIFACTUAL_DATA")
     root = Path(root) if root and Path(root, "lfw").is_dir() and Path(root, "orl").is_dir() else None
-    s = calibrate(Path(args.out), full=not args.quick, data_root=root, workers=args.workers)
+    if args.summarise_only:
+        rows = Path(args.out) / "datasets.csv"
+        if not rows.is_file():
+            print(f"calibrate: {rows} is absent; run without --summarise-only first", file=sys.stderr)
+            return 2
+        s = summarise(pd.read_csv(rows), Path(args.out))
+    else:
+        s = calibrate(Path(args.out), full=not args.quick, data_root=root, workers=args.workers)
     for t, v in s["fpr"].items():
         print(f"{t:40s} FPR {v['fpr']:.3f} [MC {v['mc'][0]:.3f}, {v['mc'][1]:.3f}] n={v['datasets']} "
               f"{'ok' if v['met'] else 'OUTSIDE TARGET'}")
     for c in s["coverage"]:
         print(f"{c['test']:40s} coverage ({c['truth']}) {c['coverage']:.3f} n={c['datasets']} "
               f"{'ok' if c['met'] else 'BELOW TARGET'}")
+    print(f"calibrate: wrote {args.out}/fpr.csv, coverage.csv, summary.json; figures: "
+          f"python -m artifactual.paper.figures_calibration {args.out}")
     return 0
 
 

@@ -41,7 +41,7 @@ def goel2022_run(embedded: bool, data_root: str | Path | None = None, per_class:
     if embedded:
         design = Goel2022Design(data="embedded", capture=embedded_capture())
         pp = Goel2022Preprocess(detect_upscale=4.0, size=32)
-        audit = AuditConfig(raw_side=32, null_repeats=10, dose_max_images=200)
+        audit = AuditConfig(raw_side=32, dose_max_images=200)
         headline = HeadlineConfig(cnn_epochs=10)
         data = "embedded default: the 100 faces of scikit-image's LFW subset, half through the mugshot-style capture"
     else:

@@ -30,7 +30,8 @@ def summary_markdown(s: dict[str, Any]) -> str:
     ...          "tpr": {"estimate": 0.95, "ci_low": 0.93, "ci_high": 0.966},
     ...          "tnr": {"estimate": 0.967, "ci_low": 0.95, "ci_high": 0.979}}}
     >>> check = {"name": "source_only", "metric": "AUROC", "estimate": 0.99, "ci_low": 0.98, "ci_high": None,
-    ...          "p_value": 0.0004, "p_holm": 0.0123, "n": 3000, "reading": "source predicts the label"}
+    ...          "p_value": 0.0004, "p_holm": 0.0123, "n": 3000, "reading": "source predicts the label",
+    ...          "role": "confirmatory", "status": "ok"}
     >>> s = {"name": "demo", "data": "two made-up sources", "label": "label", "classes": {"1": "A", "0": "B"},
     ...      "never_about_real_people": "nothing here is about a real person", "verdict": "source_confound",
     ...      "verdict_reasons": ["source alone predicts the label"],
@@ -46,7 +47,7 @@ def summary_markdown(s: dict[str, Any]) -> str:
     | pixel_logreg | hold-out | 1,200 | 0.987 [0.979, 0.993] | 0.981 [0.970, 0.990] | < 0.001 | 1,025 |
     - pixel_logreg: [[580, 20], [30, 570]]; true-positive rate 0.950 [0.930, 0.966], true-negative rate 0.967
       [0.950, 0.979] (n 1,200)
-    | source_only | AUROC | 0.990 — | < 0.001 | 0.012 | 3,000 | source predicts the label |
+    | source_only | confirmatory | AUROC | 0.990 — | < 0.001 | 0.012 | 3,000 | source predicts the label |
     """
     h = s["headline"]
     lines = [
@@ -75,13 +76,17 @@ def summary_markdown(s: dict[str, Any]) -> str:
         *_detection_lines(s),
         "## Headline (identity-grouped held-out data)",
         "",
-        "| model | protocol | n | AUROC [95% CI] | average precision [95% CI] | permutation p | trainable params |",
+        "| model | protocol | n | AUROC [95% CI] | average precision [95% CI] | p | trainable params |",
         "|---|---|---:|---|---|---|---:|",
     ]
     for m in h["models"]:
+        p = (_p(m["permutation_p"]) if m.get("permutation_p") is not None else
+             f"{_p(m.get('screening_permutation_p'))} (screening)")
         lines.append(f"| {m['name']} | {m['protocol']}{' (' + m['note'] + ')' if m.get('note') else ''} | {m['n']:,} | "
                      f"{_num(m['auroc'])} {_ci(*m['auroc_ci'])} | {_num(m['average_precision'])} "
-                     f"{_ci(*m['average_precision_ci'])} | {_p(m.get('permutation_p'))} | {m['trainable_params']:,} |")
+                     f"{_ci(*m['average_precision_ci'])} | {p} | {m['trainable_params']:,} |")
+    lines += ["", "Intervals: " + "; ".join(f"{m['name']}: {m['interval']}" for m in h["models"] if m.get("interval"))
+              + ". A screening p permutes labels over fixed out-of-fold scores and is read by no rule."]
     lines += ["", "Confusion matrices at threshold 0.5 (rows: true class 0, 1; columns: predicted 0, 1):", ""]
     for m in h["models"]:
         c = m["confusion"]
@@ -92,12 +97,20 @@ def summary_markdown(s: dict[str, Any]) -> str:
     if h.get("paper_auroc") is not None:
         lines += ["", f"The paper reported AUROC {h['paper_auroc']} and average precision {h['paper_average_precision']} "
                       f"(seed 000, Figure 5)."]
+    mult = s["multiplicity"]
+    family = (f"{mult['correction']} over the {mult['family']} family ({', '.join(mult['members']) or 'empty'}); "
+              f"{mult['note']}" if isinstance(mult, dict) else str(mult))
     lines += ["", "## Audit battery", "",
-              f"p-values: {s['multiplicity']}.", "",
-              "| check | metric | estimate [95% CI] | p | p (Holm) | n | reading |",
-              "|---|---|---|---|---|---:|---|"]
+              f"p-values: {family}.", "",
+              "| check | role | metric | estimate [95% CI] | p | p (Holm) | n | reading |",
+              "|---|---|---|---|---|---|---:|---|"]
     for c in s["checks"]:
-        lines.append(f"| {c['name']} | {c['metric']} | {_num(c['estimate'])} {_ci(c['ci_low'], c['ci_high'])} | "
+        role = c.get("role", "")
+        if role == "control" and c.get("expected"):
+            role += f" (expected: {c['expected']}; {'held' if c.get('held') else 'did NOT hold'})"
+        est = ("too small" if c.get("status") == "too_small" else
+               f"{_num(c['estimate'])} {_ci(c['ci_low'], c['ci_high'])}")
+        lines.append(f"| {c['name']} | {role} | {c['metric']} | {est} | "
                      f"{_p(c['p_value'])} | {_p(c['p_holm'])} | {c['n']:,} | {c['reading']} |")
     if s.get("figures"):
         lines += ["", "## Figures", ""] + [f"- `{k}`: {v}" for k, v in s["figures"].items()]

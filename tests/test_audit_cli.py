@@ -56,7 +56,9 @@ def test_audit_command_on_a_confounded_user_dataset(confounded_manifest, tmp_pat
     assert s["headline"]["auroc"] > 0.9 and len(s["headline"]["auroc_ci"]) == 2
     assert s["headline"]["average_precision"] > 0.9
     assert all(REQUIRED <= set(c) for c in s["checks"])
-    assert any(c["p_holm"] is not None for c in s["checks"])
+    holm = {c["name"] for c in s["checks"] if c["p_holm"] is not None}
+    assert holm == set(s["multiplicity"]["members"]) and "label_learnable" in holm
+    assert all(c["role"] == "confirmatory" for c in s["checks"] if c["name"] in holm)
     assert s["design"]["skipped_rows"] == 2 and s["design"]["n"] == 80
     assert (out / "summary.md").read_text().startswith("# artifactual audit")
     assert {"roc_pr", "property_distributions", "mean_images"} <= set(s["figures"])

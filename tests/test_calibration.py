@@ -105,3 +105,38 @@ def test_tables_count_rejections_and_coverage():
     assert (row["rejections"], row["datasets"], row["fpr"]) == (2, 4, 0.5)
     c = cov[(cov["interval"] == "reported") & (cov["subset"] == "all designs")].iloc[0]
     assert (c["covered"], c["datasets"]) == (3, 4)  # 0.5 is outside [0.55, 0.70] once
+
+
+def test_old_fixed_score_bootstrap_interval_undercovers_where_the_refit_interval_holds():
+    """Null datasets: the identity bootstrap over one set of out-of-fold scores misses the fitting variance."""
+    from artifactual.analyses.refit import _Probe, probe_features
+    from artifactual.analyses.stats import bootstrap_metric, identity_folds, units
+
+    old, new = [], []
+    for seed in range(150):
+        d = synthetic_faces(Design(12, 3, 1), np.random.default_rng(30_000 + seed))
+        u = units(d["y"], d["groups"])
+        cfg = ProbeConfig(repeats=2, interval_draws=60, seed=seed)
+        scores, _ = _Probe(probe_features(d["X"], cfg, u.n_id), u, cfg).scores(
+            d["y"], identity_folds(u.label, u.stratum, cfg.folds, np.random.default_rng(seed)))
+        b = bootstrap_metric(d["y"], scores, n_boot=300, seed=seed, groups=d["groups"])
+        old.append(b.ci_low <= 0.5 <= b.ci_high)
+        r = probe_auroc(d["X"], d["y"], d["groups"], cfg)
+        new.append(r.ci_low <= 0.5 <= r.ci_high)
+    assert np.mean(new) >= 0.92, np.mean(new)
+    assert np.mean(old) < np.mean(new) - 0.04, (np.mean(old), np.mean(new))
+
+
+def test_property_direction_is_chosen_on_training_folds():
+    """A property with no signal scores about 0.5; choosing its direction on the evaluated data inflated it."""
+    from artifactual.analyses.checks.probes_check import oriented_auroc
+    from artifactual.analyses.stats import bootstrap_metric
+
+    ours, after_the_fact = [], []
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        y, v = np.tile([0, 1], 40), rng.normal(size=80)
+        ours.append(oriented_auroc(v, y, np.arange(80), 5, 2, seed)[0])
+        a = bootstrap_metric(y, v, n_boot=10).estimate
+        after_the_fact.append(max(a, 1 - a))
+    assert abs(np.mean(ours) - 0.5) < 0.03 and np.mean(after_the_fact) > 0.54

@@ -191,3 +191,34 @@ def test_a_failing_headline_stops_the_workers_and_keeps_finished_units(tmp_path,
         audit.run_units(["headline:no_such_model", "check:within_source_random_labels"], d, FAST,
                         audit.HeadlineConfig(models=("no_such_model",)), rd, workers=2, progress=False)
     assert "check:identity_leakage" in rd.completed("unit")
+
+
+def test_too_small_checks_give_no_number_and_no_verdict():
+    rng = np.random.default_rng(8)
+    raw = faces(24, rng)
+    y = np.repeat([1, 0], 12)
+    raw[y == 1] = np.stack([mugshot_style(x) for x in raw[y == 1]])
+    d = make(raw, y, np.where(y == 1, "mugshots", "portraits"))  # 6 people per class, two photos each
+    verdict, reasons, checks, _ = audit_in_memory(d, FAST, ["label_source_association", "label_learnable",
+                                                            "image_properties", "blur_ablation"], with_headline=False)
+    small = [c for c in checks if c.status == "too_small"]
+    assert {c.name for c in small} == {"label_learnable", "image_properties", "blur_ablation"}
+    assert all(np.isnan(c.estimate) and c.p_holm is None and "6 identities" in c.reading for c in small)
+    assert verdict == "inconclusive" and any("too few identities" in r for r in reasons)
+
+
+def test_leave_one_source_out_uses_single_class_sources_and_reports_every_pair():
+    rng = np.random.default_rng(9)
+    n = 160
+    raw = faces(n, rng)
+    source = np.repeat(["a1", "a2", "b1", "b2", "mixed"], 32)
+    y = np.r_[np.ones(64, int), np.zeros(64, int), np.tile([1, 1, 0, 0], 8)]
+    cfg = AuditConfig(raw_side=SIDE, n_boot=100, repeats=2, interval_draws=20, folds=3, min_identities=5)
+    row = CHECKS.get("leave_one_source_out")(make(raw, y, source), cfg)[0]
+    pairs = row.details["pairs"]
+    assert {p["train"] for p in pairs} == {"A:a1 + B:b1", "A:a1 + B:b2", "A:a2 + B:b1", "A:a2 + B:b2"}
+    assert all("mixed" not in p["train"] + p["test"] for p in pairs)  # a mixed source stands for no class
+    done = [p for p in pairs if not p["too_small"]]
+    assert len(done) == 4 and row.estimate == pytest.approx(np.mean([p["transfer"]["estimate"] for p in done]))
+    assert row.details["mean_in_source"] == pytest.approx(np.mean([p["in_source"]["estimate"] for p in done]))
+    assert row.role == "descriptive" and row.p_value is None

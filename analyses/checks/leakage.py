@@ -45,6 +45,15 @@ def label_learnable(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     headline models' screening p-value (labels permuted over one set of fixed out-of-fold scores,
     which rejects about twice as often as it should under the null), this test refits every fold
     under every permutation.
+
+    >>> from artifactual.analyses.audit_data import AuditData
+    >>> rng = np.random.default_rng(0); y = np.tile([0, 1], 30)
+    >>> raw = rng.integers(0, 200, (60, 8, 8, 3)).astype(np.uint8); raw[y == 1, :2] = 255  # a bright top edge
+    >>> r = label_learnable(AuditData.from_arrays(raw, y, np.repeat("s", 60)), AuditConfig(n_perm=100, repeats=2))[0]
+    >>> r.role, r.estimate > 0.9, r.p_value < 0.05
+    ('confirmatory', True, True)
+    >>> label_learnable(AuditData.from_arrays(raw[:16], y[:16], np.repeat("s", 16)), AuditConfig())[0].status
+    'too_small'
     """
     r = probe(d.X, d.y, d.groups, cfg, test=True)
     reading = (f"a linear probe learns the label from the preprocessed images with AUROC {fmt(r)}, "

@@ -59,8 +59,9 @@ def oriented_auroc(v: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int,
     direction most often chosen. A property with no signal lands near 0.5, not above it.
 
     >>> rng = np.random.default_rng(0); y = np.repeat([0, 1], 50)
-    >>> round(oriented_auroc(rng.normal(size=100) - 2 * y, y, np.arange(100), 5, 3, 0)[0], 2)
-    0.93
+    >>> est, lo, hi, direction = oriented_auroc(rng.normal(size=100) - 2 * y, y, np.arange(100), 5, 3, 0)
+    >>> round(est, 2), direction
+    (0.94, 'lower')
     """
     u = units(y, groups)
     per_fold, ups = [], 0

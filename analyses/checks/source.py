@@ -55,7 +55,15 @@ def source_predictability(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
 
 @CHECKS.register("label_source_association")
 def label_source_association(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
-    """Confirmatory: Cramér's V of label and source (identity bootstrap, identity-permutation p)."""
+    """Confirmatory: Cramér's V of label and source (identity bootstrap, identity-permutation p).
+
+    >>> from artifactual.analyses.audit_data import AuditData
+    >>> rng = np.random.default_rng(0); y = np.repeat([1, 0], 20)
+    >>> d = AuditData.from_arrays(rng.integers(0, 255, (40, 8, 8, 3)).astype(np.uint8), y, np.where(y, "mugshots", "web"))
+    >>> rows = label_source_association(d, AuditConfig(n_boot=100, n_perm=100))
+    >>> [(r.name, r.role, round(r.estimate, 2)) for r in rows]
+    [('label_source_association', 'confirmatory', 1.0), ('label_from_source_alone', 'descriptive', 1.0)]
+    """
     v = cramers_v(d.source, d.y, d.groups, n_boot=cfg.n_boot, n_perm=cfg.n_perm, seed=cfg.seed)
     if len(set(d.source)) < 2:
         reading = "one source: the source cannot carry the label"

@@ -1,0 +1,282 @@
+"""Figures of ``make calibrate``, drawn from ``results/calibration/summary.json`` only.
+
+``python -m artifactual.paper.figures_calibration results/calibration`` writes the three PNGs that
+the summary's ``figures`` mapping names (paths relative to the folder):
+
+- ``fpr``: each test's pooled false-positive rate at alpha on null datasets, with its Monte Carlo
+  95% interval, the target band shaded and alpha as a line; the verdict's confirmatory tests, the
+  other tests and the old procedures ("old: ...") drawn differently;
+- ``coverage``: how often each reported 95% interval held the true value (null and signal
+  datasets), with its Monte Carlo interval, beside the Nadeau-Bengio interval on the same datasets;
+- ``min_size``: the probe tests' false-positive rate and their intervals' coverage by identities
+  per class, with the audit's minimum (``min_identities``) marked.
+
+Like :mod:`artifactual.paper.figures`, these functions only draw what the analysis wrote.
+
+Examples
+--------
+>>> import tempfile
+>>> tmp = Path(tempfile.mkdtemp())
+>>> row = {"test": "label_learnable", "datasets": 100, "rejections": 5, "fpr": 0.05,
+...        "mc_low": 0.02, "mc_high": 0.11}
+>>> cov = {"interval": "reported", "test": "label_learnable", "truth": "null", "datasets": 100,
+...        "covered": 95, "coverage": 0.95, "mc_low": 0.89, "mc_high": 0.98, "mean_width": 0.2}
+>>> summary = {"alpha": 0.05, "targets": {"fpr": [0.035, 0.065], "coverage": 0.93}, "min_identities": 10,
+...            "confirmatory_tests": ["label_learnable"],
+...            "fpr_table": [{**row, "subset": "all designs"}, {**row, "subset": "ids_per_class=5"},
+...                          {**row, "subset": "ids_per_class=10"}],
+...            "coverage_table": [{**cov, "subset": "all designs"}, {**cov, "subset": "ids_per_class=5"},
+...                               {**cov, "subset": "ids_per_class=10"}],
+...            "figures": {"fpr": "figures/fpr.png", "coverage": "figures/coverage.png",
+...                        "min_size": "figures/min_size.png"}}
+>>> _ = (tmp / "summary.json").write_text(json.dumps(summary))
+>>> sorted(render_calibration_figures(summary, tmp))
+['coverage', 'fpr', 'min_size']
+>>> (tmp / "figures" / "fpr.png").read_bytes()[:4]
+b'\\x89PNG'
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from artifactual.paper.figures import plt
+
+#: The verdict's confirmatory family (analyses.verdict.CONFIRMATORY), in the order the figures list it.
+VERDICT_FAMILY = ("label_source_association", "label_learnable", "image_properties", "face_removed", "blur_ablation")
+POOLED = "all designs"
+BLUE, GREEN, RED, ORANGE, GREY = "tab:blue", "tab:green", "tab:red", "tab:orange", "0.45"
+
+
+def _name(test: str) -> str:
+    """Display name: ``old: fixed score permutation`` for the old procedures, else the test with spaces."""
+    if test.startswith("old_"):
+        return "old: " + test.removeprefix("old_").replace("_", " ")
+    return test.replace("_", " ")
+
+
+def _kind(test: str, s: dict[str, Any]) -> str:
+    """``confirmatory`` (read by the verdict), ``old`` (replaced procedure) or ``other``."""
+    if test.startswith("old_"):
+        return "old"
+    family = [t for t in s.get("confirmatory_tests") or VERDICT_FAMILY if t in VERDICT_FAMILY]
+    return "confirmatory" if test in family else "other"
+
+
+def _order(tests: list[str], s: dict[str, Any]) -> list[str]:
+    rank = {"confirmatory": 0, "other": 1, "old": 2}
+    known = list(VERDICT_FAMILY)
+    return sorted(tests, key=lambda t: (rank[_kind(t, s)], known.index(t) if t in known else len(known), t))
+
+
+def _rows(table: list[dict[str, Any]] | None, **match: Any) -> list[dict[str, Any]]:
+    return [r for r in table or [] if all(r.get(k) == v for k, v in match.items())
+            and r.get("datasets") and r.get("mc_low") is not None]
+
+
+def _err(v: float, lo: float, hi: float) -> list[list[float]]:
+    return [[max(0.0, v - lo)], [max(0.0, hi - v)]]
+
+
+def _errs(values: list[float], rows: list[dict[str, Any]]) -> list[list[float]]:
+    """Error bar lengths below and above each value (never negative: Wilson ends can round past it)."""
+    return [[max(0.0, v - r["mc_low"]) for v, r in zip(values, rows)],
+            [max(0.0, r["mc_high"] - v) for v, r in zip(values, rows)]]
+
+
+def _save(fig, folder: Path, rel: str) -> str:
+    path = folder / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    return rel
+
+
+def fpr_figure(s: dict[str, Any], folder: Path) -> str | None:
+    """Pooled false-positive rate of each test with its Monte Carlo 95% interval."""
+    pooled = {r["test"]: r for r in _rows(s.get("fpr_table"), subset=POOLED)}
+    if not pooled:
+        return None
+    tests = _order(list(pooled), s)
+    alpha = float(s.get("alpha", 0.05))
+    lo_t, hi_t = s.get("targets", {}).get("fpr", [0.035, 0.065])
+    # the old procedures can reject far more often than alpha: past the right edge they are drawn as
+    # an arrow with their number, so the target band stays readable
+    edge = max(0.2, min(0.3, 1.4 * max(r["mc_high"] for t, r in pooled.items() if _kind(t, s) != "old")))
+    fig, ax = plt.subplots(figsize=(7.2, 0.42 * len(tests) + 1.3))
+    ax.axvspan(lo_t, hi_t, color=GREEN, alpha=0.15, lw=0, label=f"target {lo_t:g}–{hi_t:g}")
+    ax.axvline(alpha, color="k", lw=0.9, label=f"alpha = {alpha:g}")
+    style = {"confirmatory": (BLUE, "o", "confirmatory (verdict family)"),
+             "other": (GREY, "D", "other test (not read by the verdict)"),
+             "old": (RED, "s", "old procedure (replaced)")}
+    seen = set()
+    for i, t in enumerate(tests):
+        r, kind = pooled[t], _kind(t, s)
+        colour, marker, label = style[kind]
+        label = None if kind in seen else label
+        seen.add(kind)
+        text = f"{r['fpr']:.3f} ({r['rejections']}/{r['datasets']})"
+        if r["fpr"] <= edge:
+            ax.errorbar(r["fpr"], i, xerr=_err(r["fpr"], r["mc_low"], min(r["mc_high"], edge)), fmt=marker,
+                        color=colour, capsize=3, ms=6, label=label)
+            if r["mc_high"] < 0.72 * edge:  # the number right of the bar, or left of it when it would not fit
+                ax.text(r["mc_high"] + 0.004, i, text, va="center", fontsize=7, color=colour)
+            else:
+                ax.text(r["mc_low"] - 0.004, i, text, va="center", ha="right", fontsize=7, color=colour)
+        else:
+            ax.plot(edge * 0.985, i, marker=">", color=colour, ms=8, ls="none", label=label)
+            ax.text(edge * 0.965, i, f"{text}, MC [{r['mc_low']:.2f}, {r['mc_high']:.2f}]",
+                    va="center", ha="right", fontsize=7, color=colour)
+    ax.set_yticks(range(len(tests)), [_name(t) for t in tests], fontsize=8)
+    for tick, t in zip(ax.get_yticklabels(), tests):
+        tick.set_color(style[_kind(t, s)][0])
+    ax.invert_yaxis()
+    ax.set_xlim(0, edge)
+    ax.set_xlabel(f"false-positive rate at alpha {alpha:g} (Monte Carlo 95% interval); pooled over designs "
+                  f"with >= {s.get('min_identities', 10)} identities per class", fontsize=8)
+    ax.set_title("How often each test rejects on datasets where the label carries nothing", fontsize=9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4, frameon=False)
+    ax.grid(axis="x", lw=0.3, alpha=0.5)
+    return _save(fig, folder, s.get("figures", {}).get("fpr", "figures/fpr.png"))
+
+
+def coverage_figure(s: dict[str, Any], folder: Path) -> str | None:
+    """Coverage of the reported 95% intervals (null and signal) beside the Nadeau-Bengio interval."""
+    table = s.get("coverage_table")
+    rep = _rows(table, subset=POOLED, interval="reported")
+    if not rep:
+        return None
+    nb = {(r["test"], r["truth"]): r for r in _rows(table, subset=POOLED, interval="nadeau_bengio")}
+    order = _order(sorted({r["test"] for r in rep}), s)
+    keys = sorted({(r["test"], r["truth"]) for r in rep}, key=lambda k: (order.index(k[0]), k[1] != "null"))
+    rep = {(r["test"], r["truth"]): r for r in rep}
+    target = float(s.get("targets", {}).get("coverage", 0.93))
+    lows = [r["mc_low"] for r in [*rep.values(), *nb.values()]]
+    left = max(0.0, min(0.85, np.floor((min(lows) - 0.02) * 20) / 20))
+    fig, ax = plt.subplots(figsize=(7.2, 0.5 * len(keys) + 1.3))
+    ax.axvspan(left, target, color=RED, alpha=0.07, lw=0)
+    ax.axvline(0.95, color="k", lw=0.9, label="nominal 0.95")
+    ax.axvline(target, color=RED, lw=0.9, ls="--", label=f"target >= {target:g}")
+    nb_labelled = False
+    for i, k in enumerate(keys):
+        r = rep[k]
+        ax.errorbar(r["coverage"], i - 0.12, xerr=_err(r["coverage"], r["mc_low"], r["mc_high"]), fmt="o",
+                    color=BLUE, capsize=3, ms=6, label="reported interval" if i == 0 else None)
+        ax.text(1.003, i - 0.12, f"{r['coverage']:.3f} (n {r['datasets']}, width {r['mean_width']:.3f})",
+                va="center", fontsize=6.5, color=BLUE, transform=ax.get_yaxis_transform(), clip_on=False)
+        if k in nb:
+            q = nb[k]
+            ax.errorbar(q["coverage"], i + 0.18, xerr=_err(q["coverage"], q["mc_low"], q["mc_high"]), fmt="s",
+                        color=ORANGE, capsize=3, ms=5, mfc="white",
+                        label=None if nb_labelled else "Nadeau–Bengio corrected t (not reported)")
+            nb_labelled = True
+            ax.text(1.003, i + 0.18, f"{q['coverage']:.3f} (width {q['mean_width']:.3f})", va="center",
+                    fontsize=6.5, color=ORANGE, transform=ax.get_yaxis_transform(), clip_on=False)
+    ax.set_yticks(range(len(keys)), [f"{_name(t)}\n({truth} datasets)" for t, truth in keys], fontsize=7.5)
+    ax.invert_yaxis()
+    ax.set_xlim(left, 1.0)
+    ax.set_xlabel("share of datasets whose 95% interval holds the true value (Monte Carlo 95% interval)",
+                  fontsize=8)
+    ax.set_title("Coverage of the 95% intervals", fontsize=9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.2 / len(keys)), ncol=4, frameon=False)
+    ax.grid(axis="x", lw=0.3, alpha=0.5)
+    return _save(fig, folder, s.get("figures", {}).get("coverage", "figures/coverage.png"))
+
+
+def _by_size(table: list[dict[str, Any]] | None, **match: Any) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    out: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for r in _rows(table, **match):
+        sub = str(r.get("subset", ""))
+        if sub.startswith("ids_per_class="):
+            out.setdefault(r["test"], []).append((int(float(sub.split("=", 1)[1])), r))
+    return {t: sorted(v, key=lambda kv: kv[0]) for t, v in out.items() if len(v) >= 2}
+
+
+def min_size_figure(s: dict[str, Any], folder: Path) -> str | None:
+    """The probe tests' FPR and null coverage by identities per class, with the minimum marked."""
+    probe = lambda t: not t.startswith("old_") and t != "label_source_association"  # noqa: E731
+    fpr = {t: v for t, v in _by_size(s.get("fpr_table")).items() if probe(t)}
+    cov = {t: v for t, v in _by_size(s.get("coverage_table"), interval="reported", truth="null").items() if probe(t)}
+    if not fpr and not cov:
+        return None
+    minimum = int(s.get("min_identities", 10))
+    alpha = float(s.get("alpha", 0.05))
+    lo_t, hi_t = s.get("targets", {}).get("fpr", [0.035, 0.065])
+    target = float(s.get("targets", {}).get("coverage", 0.93))
+    tests = _order(sorted(set(fpr) | set(cov)), s)
+    sizes = sorted({k for v in [*fpr.values(), *cov.values()] for k, _ in v})
+    colours = dict(zip(tests, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax in (a, b):
+        ax.set_xscale("log")
+        if min(sizes) < minimum:  # sizes the audit reports as too_small
+            ax.axvspan(min(sizes) / 1.5, minimum / 1.2, color=GREY, alpha=0.12, lw=0)
+        ax.axvline(minimum, color="k", lw=0.8, ls=":")
+        ax.set_xticks(sizes, [str(k) for k in sizes])
+        ax.minorticks_off()
+        ax.set_xlim(min(sizes) / 1.5, max(sizes) * 1.5)
+        ax.set_xlabel("identities per class (smaller class)", fontsize=8)
+        ax.grid(axis="y", lw=0.3, alpha=0.5)
+    shift = {t: 1.0 + 0.05 * (i - (len(tests) - 1) / 2) for i, t in enumerate(tests)}
+    a.axhspan(lo_t, hi_t, color=GREEN, alpha=0.15, lw=0, label=f"target {lo_t:g}–{hi_t:g}")
+    a.axhline(alpha, color="k", lw=0.8)
+    for t, pts in sorted(fpr.items(), key=lambda kv: tests.index(kv[0])):
+        x = [k * shift[t] for k, _ in pts]
+        y = [r["fpr"] for _, r in pts]
+        a.errorbar(x, y, yerr=_errs(y, [r for _, r in pts]),
+                   marker="o", ms=4, capsize=2, lw=1, color=colours[t], label=_name(t))
+    a.set_ylabel(f"false-positive rate at alpha {alpha:g}", fontsize=8)
+    a.set_title("False-positive rate (null datasets)", fontsize=9)
+    b.axhline(0.95, color="k", lw=0.8)
+    b.axhline(target, color=RED, lw=0.8, ls="--", label=f"target >= {target:g}")
+    for t, pts in sorted(cov.items(), key=lambda kv: tests.index(kv[0])):
+        x = [k * shift[t] for k, _ in pts]
+        y = [r["coverage"] for _, r in pts]
+        b.errorbar(x, y, yerr=_errs(y, [r for _, r in pts]),
+                   marker="o", ms=4, capsize=2, lw=1, color=colours[t], label=_name(t))
+    b.set_ylabel("coverage of the reported 95% interval", fontsize=8)
+    b.set_title("Interval coverage (null datasets)", fontsize=9)
+    for ax in (a, b):
+        ymin, ymax = ax.get_ylim()
+        ax.text(minimum * 1.05, ymax - 0.02 * (ymax - ymin), f"minimum: {minimum}", fontsize=7, va="top")
+        if min(sizes) < minimum:
+            ax.text(min(sizes) / 1.45, ymin + 0.02 * (ymax - ymin), "reported as\ntoo_small", fontsize=7,
+                    color="0.3", va="bottom")
+    handles, labels = a.get_legend_handles_labels()
+    h2, l2 = b.get_legend_handles_labels()
+    extra = [(h, lab) for h, lab in zip(h2, l2) if lab.startswith("target")]
+    fig.legend(handles + [h for h, _ in extra], labels + [lab for _, lab in extra], fontsize=7,
+               loc="lower center", ncol=min(6, len(labels) + len(extra)), bbox_to_anchor=(0.5, -0.06), frameon=False)
+    fig.suptitle("Probe tests by identities per class", fontsize=10)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return _save(fig, folder, s.get("figures", {}).get("min_size", "figures/min_size.png"))
+
+
+CALIBRATION_FIGURES = {"fpr": fpr_figure, "coverage": coverage_figure, "min_size": min_size_figure}
+
+
+def render_calibration_figures(summary: dict[str, Any], folder: Path) -> dict[str, str]:
+    """Draw every figure whose data the summary holds; returns ``{key: path relative to folder}``."""
+    return {key: p for key, fn in CALIBRATION_FIGURES.items() if (p := fn(summary, Path(folder)))}
+
+
+def main(folder: str | Path) -> int:
+    """``python -m artifactual.paper.figures_calibration results/calibration``."""
+    folder = Path(folder)
+    f = folder / "summary.json"
+    if not f.is_file():
+        print(f"figures_calibration: {f} is absent; run `make calibrate` first", file=sys.stderr)
+        return 2
+    made = render_calibration_figures(json.loads(f.read_text(encoding="utf-8")), folder)
+    for key, rel in made.items():
+        print(f"figures_calibration: wrote {folder / rel} ({key})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1] if len(sys.argv) > 1 else "results/calibration"))
