@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from artifactual.analyses.refit import ProbeConfig, _Probe, corrected_cv_interval, probe_auroc, probe_features
-from artifactual.analyses.stats import cramers_v, identity_folds, permutation_test_auroc, units
+from artifactual.analyses.stats import cramers_v, identity_folds, permutation_test_auroc, stream, units
 
 ALPHA = 0.05
 FPR_TARGET = (0.035, 0.065)
@@ -160,7 +160,7 @@ def run_dataset(design: Design, seed: int, cfg: ProbeConfig, data: dict[str, np.
     if design.source_tied:
         r = probe_auroc(X, y, g, cfg, test=True, strata=src)
         rows.append({**base, "test": "label_learnable_within_source", "p": r.p_value, "estimate": r.estimate,
-                     "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": 0.5, "permutations": r.permutations})
+                     "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": np.nan, "permutations": r.permutations})
         return rows
     if not design.signal:
         v = cramers_v(src, y, g, n_boot=500, n_perm=500, seed=seed)
@@ -185,7 +185,7 @@ def _old_procedures(X, y, g, src, cfg: ProbeConfig, base: dict[str, Any]) -> lis
 
     u = units(y, g)
     probe = _Probe(probe_features(X, cfg, u.n_id), u, cfg)
-    scores, _ = probe.scores(y, identity_folds(u.label, u.stratum, cfg.folds, np.random.default_rng(cfg.seed)))
+    scores, _ = probe.scores(y, identity_folds(u.label, u.stratum, cfg.folds, stream(cfg.seed, "folds", 0)))
     p_fixed, _ = permutation_test_auroc(y, scores, n_perm=500, seed=cfg.seed, groups=g if u.constant else None)
     table = pd.crosstab(src, y).to_numpy()
     p_chi = float(chi2_contingency(table, correction=False).pvalue) if min(table.shape) > 1 else 1.0
@@ -278,12 +278,13 @@ def tables(rows: pd.DataFrame, min_identities: int = 10) -> tuple[pd.DataFrame, 
     cov = []
     with_ci = rows[rows["ci_low"].notna()].copy() if "ci_low" in rows else rows.iloc[:0]
     truth = with_ci["truth"].copy()
-    sig = with_ci["signal"] > 0
+    # signal designs, and source-tied ones (their pooled AUROC carries the source): the design's mean estimate
+    sig = (with_ci["signal"] > 0) | (with_ci["source_tied"].fillna(0) > 0)
     truth[sig] = with_ci[sig].groupby("design")["estimate"].transform("mean")
     with_ci["truth_used"] = truth
     for interval, lo_col, hi_col in (("reported", "ci_low", "ci_high"), ("nadeau_bengio", "nb_low", "nb_high")):
         part = with_ci[with_ci[lo_col].notna()] if lo_col in with_ci else with_ci.iloc[:0]
-        for (test, sig_on), t in part.groupby(["test", part["signal"] > 0]):
+        for (test, sig_on), t in part.groupby(["test", (part["signal"] > 0) | (part["source_tied"].fillna(0) > 0)]):
             for label, q in [("all designs", t[t["ids_per_class"] >= min_identities])] + \
                     [(f"ids_per_class={k}", p) for k, p in t.groupby("ids_per_class")] + \
                     ([(f"design={k}", p) for k, p in t.groupby("design")] if sig_on else []):

@@ -15,7 +15,7 @@ from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
 
 from artifactual.analyses.refit import null_sd_interval
 from artifactual.analyses.stats import (Estimate, bootstrap_metric, bootstrap_weights, identity_folds, permutation_test_auroc,
-                                        permuted_labels, units, weighted_auroc, weighted_average_precision)
+                                        permuted_labels, stream, units, weighted_auroc, weighted_average_precision)
 from artifactual.replication.models import MODELS
 from artifactual.replication.models.pixel_logreg import PixelLogReg, PixelLogRegConfig
 
@@ -106,8 +106,7 @@ def curves_with_bands(y: np.ndarray, scores: np.ndarray, groups: np.ndarray | No
     ok = np.isfinite(scores)
     y, scores = np.asarray(y)[ok].astype(int), np.asarray(scores)[ok]
     g = None if groups is None else np.asarray(groups)[ok]
-    rng = np.random.default_rng(seed)
-    w = bootstrap_weights(len(y), n_boot, rng, g)
+    w = bootstrap_weights(len(y), n_boot, stream(seed, "bootstrap"), g)
     recall_grid = np.linspace(0, 1, 101)
 
     def roc_at(weights):
@@ -143,7 +142,7 @@ def confusion_with_intervals(y: np.ndarray, scores: np.ndarray, groups: np.ndarr
     y, pred = np.asarray(y)[ok].astype(int), (np.asarray(scores)[ok] >= threshold).astype(int)
     g = None if groups is None else np.asarray(groups)[ok]
     tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
-    w = bootstrap_weights(len(y), n_boot, np.random.default_rng(seed), g)
+    w = bootstrap_weights(len(y), n_boot, stream(seed, "bootstrap"), g)
     with np.errstate(invalid="ignore", divide="ignore"):
         tpr_b = (w * (y == 1) * (pred == 1)).sum(1) / (w * (y == 1)).sum(1)
         tnr_b = (w * (y == 0) * (pred == 0)).sum(1) / (w * (y == 0)).sum(1)
@@ -171,7 +170,7 @@ def repeated_cv_scores(X: np.ndarray, y: np.ndarray, groups: np.ndarray, make_mo
     """Out-of-fold scores of ``repeats`` identity-grouped, label-stratified K-fold runs.
 
     Returns one ``(scores, fold_of_image)`` per repeat; folds are drawn by
-    :func:`~artifactual.analyses.stats.identity_folds` from ``seed + r``.
+    :func:`~artifactual.analyses.stats.identity_folds` from ``stream(seed, "folds", r)``.
 
     >>> from artifactual.replication.models.pixel_logreg import PixelLogReg, PixelLogRegConfig
     >>> rng = np.random.default_rng(0); y = np.repeat([0, 1], 20); X = rng.integers(0, 255, (40, 8, 8)).astype(np.uint8)
@@ -185,7 +184,7 @@ def repeated_cv_scores(X: np.ndarray, y: np.ndarray, groups: np.ndarray, make_mo
     u = units(y, groups)
     out = []
     for r in range(repeats):
-        fold = identity_folds(u.label, u.stratum, folds, np.random.default_rng(seed + r))[u.codes]
+        fold = identity_folds(u.label, u.stratum, folds, stream(seed, "folds", r))[u.codes]
         scores = np.full(len(y), np.nan)
         for f in range(folds):
             train, test = fold != f, fold == f
@@ -212,7 +211,7 @@ def refit_null_draws(X: np.ndarray, y: np.ndarray, groups: np.ndarray, make_mode
                      draws: int, seed: int) -> dict[str, np.ndarray]:
     """Mean fold AUROC and AP of ``draws`` whole cross-validations refitted under identity-label permutations."""
     u = units(y, groups)
-    rng = np.random.default_rng(seed + 7919)
+    rng = stream(seed, "permutations")
     out: dict[str, list[float]] = {"auroc": [], "average_precision": []}
     for i in range(draws):
         yp = permuted_labels(u, np.asarray(y).astype(int), rng)

@@ -13,11 +13,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
+import zlib
+
 import numpy as np
 import pandas as pd
 
 N_BOOT = 1000
 N_PERM = 1000
+
+
+def stream(seed: int, purpose: str, *keys: int) -> np.random.Generator:
+    """A random generator for one purpose ("folds", "permutations", "bootstrap", ...), independent of
+    every other purpose's and of ``np.random.default_rng(seed)``.
+
+    The same seed drives a design's sampling and its tests; were they one stream, the first
+    permutation of n identities would repeat the permutation that assigned them to sources (the
+    calibration caught this). NumPy's SeedSequence keeps streams with different keys independent.
+
+    >>> a, b = stream(0, "folds").permutation(10), stream(0, "permutations").permutation(10)
+    >>> bool((a == np.random.default_rng(0).permutation(10)).all()), bool((a == b).all())
+    (False, False)
+    """
+    return np.random.default_rng([seed, zlib.crc32(purpose.encode()), *keys])
 
 
 @dataclass(frozen=True)
@@ -209,7 +226,7 @@ def bootstrap_metric(
     fn = {"auroc": weighted_auroc, "average_precision": weighted_average_precision}[metric]
     y = np.asarray(y)
     point = float(fn(y, score, np.ones((1, len(y))))[0])
-    w = bootstrap_weights(len(y), n_boot, np.random.default_rng(seed), groups)
+    w = bootstrap_weights(len(y), n_boot, stream(seed, "bootstrap"), groups)
     reps = fn(y, score, w)
     reps = reps[np.isfinite(reps)]  # a replicate with one class only has no AUROC
     lo, hi = np.percentile(reps, [2.5, 97.5]) if len(reps) else (np.nan, np.nan)
@@ -228,7 +245,7 @@ def permutation_test_auroc(
     """
     y = np.asarray(y).astype(int)
     score = np.asarray(score, float)
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, "permutations")
     obs = weighted_auroc(y, score, np.ones((1, len(y))))[0]
     if groups is None:
         perms = np.stack([rng.permutation(y) for _ in range(n_perm)])
@@ -308,11 +325,12 @@ def cramers_v(source: Sequence, y: Sequence, groups: Sequence | None = None, n_b
         return _cramers_v_many(np.stack([ones, totals - ones], axis=2))
 
     v = float(v_of((y @ onehot)[None], per_source[None])[0])
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, "permutations")
     perms = np.stack([permuted_labels(u, y, rng) for _ in range(n_perm)])
     null = v_of(perms @ onehot, np.broadcast_to(per_source, (n_perm, k)))
     p = float((1 + np.sum(null >= v - 1e-12)) / (1 + n_perm))
-    counts = rng.multinomial(u.n_id, np.full(u.n_id, 1.0 / u.n_id), size=n_boot).astype(float)[:, u.codes]
+    counts = stream(seed, "bootstrap").multinomial(u.n_id, np.full(u.n_id, 1.0 / u.n_id), size=n_boot
+                                                   ).astype(float)[:, u.codes]
     reps = v_of((counts * y) @ onehot, counts @ onehot)
     lo, hi = np.percentile(reps, [2.5, 97.5])
     return Estimate(v, 0.0 if p >= alpha else float(lo), float(hi), n, p)

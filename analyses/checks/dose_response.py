@@ -18,6 +18,7 @@ from PIL import Image
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData, pipeline_from_raw
 from artifactual.analyses.checks import CHECKS, CheckResult, fmt, probe
+from artifactual.analyses.stats import stream
 from artifactual.replication.capture import face_ellipse_mask
 
 STRENGTHS = {
@@ -114,7 +115,7 @@ def dose_response(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     """
     src = pd.Series(d.source).value_counts().index[0]
     idx = np.flatnonzero(d.source == src)
-    rng = np.random.default_rng(cfg.seed)
+    rng = stream(cfg.seed, "control labels")
     if len(idx) > cfg.dose_max_images:
         idx = np.sort(rng.choice(idx, cfg.dose_max_images, replace=False))
     groups = d.groups[idx]

@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from artifactual.analyses.audit_data import AuditConfig, AuditData
 from artifactual.analyses.checks import CHECKS, CheckResult, fmt, probe
 from artifactual.analyses.refit import auroc, corrected_cv_interval
-from artifactual.analyses.stats import identity_folds, units
+from artifactual.analyses.stats import identity_folds, stream, units
 from artifactual.replication.models.pixel_logreg import one_blas_thread
 
 
@@ -66,7 +66,7 @@ def oriented_auroc(v: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int,
     u = units(y, groups)
     per_fold, ups = [], 0
     for r in range(repeats):
-        fold = identity_folds(u.label, u.stratum, folds, np.random.default_rng(seed + r))[u.codes]
+        fold = identity_folds(u.label, u.stratum, folds, stream(seed, "folds", r))[u.codes]
         for f in range(folds):
             tr, te = fold != f, fold == f
             up = np.mean(v[tr][y[tr] == 1]) >= np.mean(v[tr][y[tr] == 0])

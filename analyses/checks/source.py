@@ -11,7 +11,7 @@ import pandas as pd
 from artifactual.analyses.audit_data import AuditConfig, AuditData
 from artifactual.analyses.checks import CHECKS, CheckResult, fmt, probe
 from artifactual.analyses.refit import auroc, corrected_cv_interval, probe_features, _Probe
-from artifactual.analyses.stats import bootstrap_metric, cramers_v, identity_folds, units
+from artifactual.analyses.stats import bootstrap_metric, cramers_v, identity_folds, stream, units
 
 
 def _pairwise_source_auroc(d: AuditData, mask: np.ndarray, cfg: AuditConfig, name: str) -> CheckResult:
@@ -84,7 +84,7 @@ def _label_from_source_alone(d: AuditData, cfg: AuditConfig) -> CheckResult:
     src = pd.Series(d.source)
     per_fold = []
     for r in range(cfg.repeats):
-        fold = identity_folds(u.label, u.stratum, cfg.folds, np.random.default_rng(cfg.seed + r))[u.codes]
+        fold = identity_folds(u.label, u.stratum, cfg.folds, stream(cfg.seed, "folds", r))[u.codes]
         for f in range(cfg.folds):
             train, test = fold != f, fold == f
             rate = pd.Series(d.y[train]).groupby(src[train].to_numpy()).mean()
@@ -111,7 +111,7 @@ def leave_one_source_out(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
                                            "needs at least two single-class sources in each class", d.n)]
     pcfg = cfg.probe()
     Z = probe_features(d.X, pcfg, len(np.unique(d.groups)))
-    rng = np.random.default_rng(cfg.seed)
+    rng = stream(cfg.seed, "folds", 99)
     pairs = []
     for sa, sb in itertools.product(pure[1], pure[0]):
         inside = np.isin(d.source, [sa, sb])
@@ -173,7 +173,7 @@ def within_source_random_labels(d: AuditData, cfg: AuditConfig) -> list[CheckRes
     m = d.source == src
     groups = d.groups[m]
     uniq = np.unique(groups)
-    rng = np.random.default_rng(cfg.seed)
+    rng = stream(cfg.seed, "control labels")
     lab = dict(zip(uniq, rng.permutation(np.arange(len(uniq)) % 2)))
     yy = np.array([lab[g] for g in groups])
     r = probe(d.X[m], yy, groups, cfg, test=True)
