@@ -286,6 +286,10 @@ def probe_auroc(X: np.ndarray, y: np.ndarray, groups: np.ndarray, cfg: ProbeConf
         if test:
             p, used, null = sequential_p(float(np.nanmean(per_fold[:cfg.test_repeats])), draw, cfg.max_perm,
                                          cfg.exceedances)
+        if strata is not None:
+            # the test's null keeps the source signal (labels move only within a stratum), so its spread is
+            # not the estimate's; the interval's SD comes from permutations across strata (no signal at all)
+            u, null = units(y, groups), []
         # the interval's SD needs interval_draws refits whether or not the sequential test stopped early;
         # the extra draws come after the test's and do not change its p-value
         null += [draw() for _ in range(max(0, cfg.interval_draws - len(null)))]

@@ -8,8 +8,8 @@ the summary's ``figures`` mapping names (paths relative to the folder):
   other tests and the old procedures ("old: ...") drawn differently;
 - ``coverage``: how often each reported 95% interval held the true value (null and signal
   datasets), with its Monte Carlo interval, beside the Nadeau-Bengio interval on the same datasets;
-- ``min_size``: the probe tests' false-positive rate and their intervals' coverage by identities
-  per class, with the audit's minimum (``min_identities``) marked.
+- ``min_size``: the false-positive rate of the probe tests the verdict reads, and their intervals'
+  coverage, by identities per class, with the audit's minimum (``min_identities``) marked.
 
 Like :mod:`artifactual.paper.figures`, these functions only draw what the analysis wrote.
 
@@ -58,6 +58,11 @@ def _name(test: str) -> str:
     if test.startswith("old_"):
         return "old: " + test.removeprefix("old_").replace("_", " ")
     return test.replace("_", " ")
+
+
+def _truth(test: str, truth: str) -> str:
+    """A coverage row's truth in words: the within-source probe's "signal" rows are source-tied designs."""
+    return "source-tied" if truth == "signal" and test.endswith("_within_source") else truth
 
 
 def _kind(test: str, s: dict[str, Any]) -> str:
@@ -124,10 +129,9 @@ def fpr_figure(s: dict[str, Any], folder: Path) -> str | None:
         if r["fpr"] <= edge:
             ax.errorbar(r["fpr"], i, xerr=_err(r["fpr"], r["mc_low"], min(r["mc_high"], edge)), fmt=marker,
                         color=colour, capsize=3, ms=6, label=label)
-            if r["mc_high"] < 0.72 * edge:  # the number right of the bar, or left of it when it would not fit
-                ax.text(r["mc_high"] + 0.004, i, text, va="center", fontsize=7, color=colour)
-            else:
-                ax.text(r["mc_low"] - 0.004, i, text, va="center", ha="right", fontsize=7, color=colour)
+            # the number just above the marker (the y axis is inverted: smaller is higher)
+            ax.text(r["fpr"], i - 0.16, text, va="bottom", ha="center", fontsize=7, color=colour,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85})
         else:
             ax.plot(edge * 0.985, i, marker=">", color=colour, ms=8, ls="none", label=label)
             ax.text(edge * 0.965, i, f"{text}, MC [{r['mc_low']:.2f}, {r['mc_high']:.2f}]",
@@ -135,7 +139,7 @@ def fpr_figure(s: dict[str, Any], folder: Path) -> str | None:
     ax.set_yticks(range(len(tests)), [_name(t) for t in tests], fontsize=8)
     for tick, t in zip(ax.get_yticklabels(), tests):
         tick.set_color(style[_kind(t, s)][0])
-    ax.invert_yaxis()
+    ax.set_ylim(len(tests) - 0.5, -0.75)  # inverted, with room for the numbers above the first row
     ax.set_xlim(0, edge)
     ax.set_xlabel(f"false-positive rate at alpha {alpha:g} (Monte Carlo 95% interval); pooled over designs "
                   f"with >= {s.get('min_identities', 10)} identities per class", fontsize=8)
@@ -167,7 +171,7 @@ def coverage_figure(s: dict[str, Any], folder: Path) -> str | None:
         r = rep[k]
         ax.errorbar(r["coverage"], i - 0.12, xerr=_err(r["coverage"], r["mc_low"], r["mc_high"]), fmt="o",
                     color=BLUE, capsize=3, ms=6, label="reported interval" if i == 0 else None)
-        ax.text(1.003, i - 0.12, f"{r['coverage']:.3f} (n {r['datasets']}, width {r['mean_width']:.3f})",
+        ax.text(1.012, i - 0.12, f"{r['coverage']:.3f} (n {r['datasets']}, width {r['mean_width']:.3f})",
                 va="center", fontsize=6.5, color=BLUE, transform=ax.get_yaxis_transform(), clip_on=False)
         if k in nb:
             q = nb[k]
@@ -175,9 +179,9 @@ def coverage_figure(s: dict[str, Any], folder: Path) -> str | None:
                         color=ORANGE, capsize=3, ms=5, mfc="white",
                         label=None if nb_labelled else "Nadeau–Bengio corrected t (not reported)")
             nb_labelled = True
-            ax.text(1.003, i + 0.18, f"{q['coverage']:.3f} (width {q['mean_width']:.3f})", va="center",
+            ax.text(1.012, i + 0.18, f"{q['coverage']:.3f} (width {q['mean_width']:.3f})", va="center",
                     fontsize=6.5, color=ORANGE, transform=ax.get_yaxis_transform(), clip_on=False)
-    ax.set_yticks(range(len(keys)), [f"{_name(t)}\n({truth} datasets)" for t, truth in keys], fontsize=7.5)
+    ax.set_yticks(range(len(keys)), [f"{_name(t)}\n({_truth(t, truth)} datasets)" for t, truth in keys], fontsize=7.5)
     ax.invert_yaxis()
     ax.set_xlim(left, 1.0)
     ax.set_xlabel("share of datasets whose 95% interval holds the true value (Monte Carlo 95% interval)",
@@ -198,8 +202,9 @@ def _by_size(table: list[dict[str, Any]] | None, **match: Any) -> dict[str, list
 
 
 def min_size_figure(s: dict[str, Any], folder: Path) -> str | None:
-    """The probe tests' FPR and null coverage by identities per class, with the minimum marked."""
-    probe = lambda t: not t.startswith("old_") and t != "label_source_association"  # noqa: E731
+    """The verdict's probe tests' FPR and null coverage by identities per class, with the minimum marked."""
+    # the probe tests the verdict reads (the within-source probe's designs draw their sizes at random)
+    probe = lambda t: t in VERDICT_FAMILY and t != "label_source_association"  # noqa: E731
     fpr = {t: v for t, v in _by_size(s.get("fpr_table")).items() if probe(t)}
     cov = {t: v for t, v in _by_size(s.get("coverage_table"), interval="reported", truth="null").items() if probe(t)}
     if not fpr and not cov:
@@ -216,7 +221,7 @@ def min_size_figure(s: dict[str, Any], folder: Path) -> str | None:
         ax.set_xscale("log")
         if min(sizes) < minimum:  # sizes the audit reports as too_small
             ax.axvspan(min(sizes) / 1.5, minimum / 1.2, color=GREY, alpha=0.12, lw=0)
-        ax.axvline(minimum, color="k", lw=0.8, ls=":")
+        ax.axvline(minimum, color="k", lw=0.8, ls=":", label=f"audit's minimum ({minimum})")
         ax.set_xticks(sizes, [str(k) for k in sizes])
         ax.minorticks_off()
         ax.set_xlim(min(sizes) / 1.5, max(sizes) * 1.5)
@@ -243,15 +248,17 @@ def min_size_figure(s: dict[str, Any], folder: Path) -> str | None:
     b.set_title("Interval coverage (null datasets)", fontsize=9)
     for ax in (a, b):
         ymin, ymax = ax.get_ylim()
-        ax.text(minimum * 1.05, ymax - 0.02 * (ymax - ymin), f"minimum: {minimum}", fontsize=7, va="top")
         if min(sizes) < minimum:
             ax.text(min(sizes) / 1.45, ymin + 0.02 * (ymax - ymin), "reported as\ntoo_small", fontsize=7,
                     color="0.3", va="bottom")
     handles, labels = a.get_legend_handles_labels()
     h2, l2 = b.get_legend_handles_labels()
     extra = [(h, lab) for h, lab in zip(h2, l2) if lab.startswith("target")]
+    # the minimum's line is drawn on both panels: one legend entry
+    keep = [i for i, lab in enumerate(labels) if not lab.startswith("audit's") or i == labels.index(lab)]
+    handles, labels = [handles[i] for i in keep], [labels[i] for i in keep]
     fig.legend(handles + [h for h, _ in extra], labels + [lab for _, lab in extra], fontsize=7,
-               loc="lower center", ncol=min(6, len(labels) + len(extra)), bbox_to_anchor=(0.5, -0.06), frameon=False)
+               loc="lower center", ncol=min(7, len(labels) + len(extra)), bbox_to_anchor=(0.5, -0.06), frameon=False)
     fig.suptitle("Probe tests by identities per class", fontsize=10)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return _save(fig, folder, s.get("figures", {}).get("min_size", "figures/min_size.png"))
