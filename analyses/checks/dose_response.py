@@ -97,11 +97,18 @@ def inject(px: np.ndarray, artifact: str, s: float, box: Box | np.ndarray) -> tu
 
 
 def expected_to_show(artifact: str, d: AuditData) -> bool:
-    """Whether correct code should detect ``artifact`` at its strongest dose after this pipeline.
+    """Whether correct code should detect ``artifact`` at its strongest dose after this pipeline:
+    yes when the artifact changes pixels that the pipeline keeps.
 
-    Greyscale cannot be seen once the pipeline greys every image; everything else can.
+    Greyscale vanishes when the pipeline greys every image; a background change outside the face
+    vanishes when the pipeline crops to the face and masks everything outside its ellipse. JPEG,
+    gamma and padding (which shrinks the face, so it is resampled) change the face itself.
     """
-    return not (artifact == "greyscale" and d.preprocess.greyscale)
+    if artifact == "greyscale":
+        return not d.preprocess.greyscale
+    if artifact == "background":
+        return not (d.preprocess.crop_face and d.preprocess.ellipse_mask)
+    return True
 
 
 @CHECKS.register("dose_response")
@@ -148,7 +155,7 @@ def dose_response(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
                                                                ", NOT as expected"),
             role="control", min_identities=cfg.min_identities, source=src, curve=curve)
         row.expected = ("detected at the strongest dose (refit permutation p < 0.05)" if should else
-                        "not detected (the pipeline greys every image)")
+                        "not detected (the pipeline removes these pixels)")
         row.held = bool(detected == should)
         rows.append(row)
     return rows
