@@ -262,6 +262,7 @@ def tables(rows: pd.DataFrame, min_identities: int = 10) -> tuple[pd.DataFrame, 
     Pooled rows ("all designs") count only datasets at or above ``min_identities`` per class, as the
     audit reports nothing below it; rows by identities per class show all sizes.
     """
+    rows = rows.assign(**{c: rows[c] if c in rows else 0.0 for c in ("signal", "source_tied")})
     null = rows[(rows["signal"] == 0) & rows["p"].notna()]
     fpr = []
     for test, t in null.groupby("test"):
