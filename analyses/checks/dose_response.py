@@ -17,7 +17,7 @@ import pandas as pd
 from PIL import Image
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData, pipeline_from_raw
-from artifactual.analyses.checks import CHECKS, CheckResult, fmt, probe
+from artifactual.analyses.checks import CHECKS, CheckResult, fmt, fmt_p, probe
 from artifactual.analyses.stats import stream
 from artifactual.replication.capture import face_ellipse_mask
 
@@ -150,7 +150,7 @@ def dose_response(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
         row = CheckResult.from_probe(
             f"dose_response_{artifact}", "auroc at strongest dose", top,
             f"{artifact} injected into half of {src}: AUROC {curve[0]['estimate']:.3f} at strength {levels[0]}, "
-            f"{fmt(top)} at {levels[-1]} (p {top.p_value:.3g}): "
+            f"{fmt(top)} at {levels[-1]} (p {fmt_p(top.p_value)}): "
             + ("detected" if detected else "not detected") + (", as expected" if detected == should else
                                                                ", NOT as expected"),
             role="control", min_identities=cfg.min_identities, source=src, curve=curve)

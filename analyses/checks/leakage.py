@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData
-from artifactual.analyses.checks import CHECKS, CheckResult, fmt, probe
+from artifactual.analyses.checks import CHECKS, CheckResult, fmt, fmt_p, probe
 from artifactual.analyses.refit import _Probe, corrected_cv_interval, probe_features
 from artifactual.analyses.stats import units
 
@@ -57,6 +57,6 @@ def label_learnable(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     """
     r = probe(d.X, d.y, d.groups, cfg, test=True)
     reading = (f"a linear probe learns the label from the preprocessed images with AUROC {fmt(r)}, "
-               f"refit permutation p {r.p_value:.3g}" if not r.too_small else "")
+               f"refit permutation p {fmt_p(r.p_value)}" if not r.too_small else "")
     return [CheckResult.from_probe("label_learnable", "auroc (ridge probe, refit permutation test)", r, reading,
                                    role="confirmatory", min_identities=cfg.min_identities)]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData
-from artifactual.analyses.checks import CHECKS, CheckResult, fmt, probe
+from artifactual.analyses.checks import CHECKS, CheckResult, fmt, fmt_p, probe
 from artifactual.analyses.refit import auroc, corrected_cv_interval, probe_features, _Probe
 from artifactual.analyses.stats import bootstrap_metric, cramers_v, identity_folds, stream, units
 
@@ -182,7 +182,7 @@ def within_source_random_labels(d: AuditData, cfg: AuditConfig) -> list[CheckRes
         return [CheckResult.too_small("within_source_random_labels", "auroc", r.identities, cfg.min_identities,
                                       r.n, role="control")]
     held = bool(r.p_value >= 0.05 and r.ci_low <= 0.5 <= r.ci_high)
-    reading = (f"random labels inside {src} give AUROC {fmt(r)}, p {r.p_value:.3f}: "
+    reading = (f"random labels inside {src} give AUROC {fmt(r)}, p {fmt_p(r.p_value)}: "
                + ("the pipeline finds no signal where there is none" if held else
                   "the control did NOT hold: a bug, or the 5% of times chance alone does this"))
     row = CheckResult.from_probe("within_source_random_labels", "auroc", r, reading, role="control", source=src)
