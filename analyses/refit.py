@@ -217,6 +217,25 @@ def null_sd_interval(estimate: float, null: np.ndarray, level: float = 0.95) -> 
     return round(max(0.0, estimate - half), 12), round(min(1.0, estimate + half), 12)
 
 
+def permutation_sd_interval(estimate: float, statistic, y: np.ndarray, groups: np.ndarray, draws: int,
+                            seed: int) -> tuple[float, float]:
+    """:func:`null_sd_interval` for any statistic of the labels: ``statistic(permuted_y)`` recomputed
+    (folds and all) under ``draws`` identity-label permutations.
+
+    For the descriptive checks that are not the probe (a property alone, the source's class rate),
+    so that every interval the audit reports is built the same way.
+
+    >>> y = np.repeat([0, 1], 20)
+    >>> lo, hi = permutation_sd_interval(0.9, lambda yp: float(yp[:10].mean()), y, np.arange(40), 50, 0)
+    >>> 0.6 < lo < 0.9 < hi <= 1.0
+    True
+    """
+    y = np.asarray(y).astype(int)
+    u = units(y, groups)
+    rng = stream(seed, "permutations")
+    return null_sd_interval(estimate, np.array([statistic(permuted_labels(u, y, rng)) for _ in range(draws)]))
+
+
 @dataclass
 class ProbeResult:
     """A probe's cross-validated AUROC with its interval and, when tested, its refit permutation p."""

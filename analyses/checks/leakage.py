@@ -6,8 +6,8 @@ import numpy as np
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData
 from artifactual.analyses.checks import CHECKS, CheckResult, fmt, fmt_p, probe
-from artifactual.analyses.refit import _Probe, corrected_cv_interval, probe_features
-from artifactual.analyses.stats import units
+from artifactual.analyses.refit import _Probe, probe_features
+from artifactual.analyses.stats import permuted_labels, stream, units
 
 
 @CHECKS.register("identity_leakage")
@@ -15,26 +15,39 @@ def identity_leakage(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     """Descriptive: the probe's AUROC when images are split at random minus when people are.
 
     Both under repeated CV with the same probe; each image is its own "identity" in the random
-    split, so a person's photos land on both sides. The interval of the difference is the corrected
-    repeated-CV t interval of the per-fold differences (the two splits are drawn independently, so
-    it is approximate: descriptive only).
+    split, so a person's photos land on both sides. The interval is the difference +- 1.96 SD of the
+    same difference recomputed under identity-label permutations (as every interval of the audit).
     """
     if len(np.unique(d.groups)) == d.n:
         return [CheckResult.not_applicable("identity_leakage", "auroc difference",
                                            "no identity has more than one image", d.n)]
     pcfg = cfg.probe()
     Z = probe_features(d.X, pcfg, len(np.unique(d.groups)))
-    by_person = _Probe(Z, units(d.y, d.groups), pcfg).repeated(d.y, cfg.repeats, cfg.seed)
-    by_image = _Probe(Z, units(d.y, np.arange(d.n)), pcfg).repeated(d.y, cfg.repeats, cfg.seed)
-    diff = by_image - by_person
-    est, lo, hi = corrected_cv_interval(diff, cfg.folds, bounds=(-1.0, 1.0))
+    person, image = _Probe(Z, units(d.y, d.groups), pcfg), _Probe(Z, units(d.y, np.arange(d.n)), pcfg)
+    by_person = person.repeated(d.y, cfg.repeats, cfg.seed)
+    by_image = image.repeated(d.y, cfg.repeats, cfg.seed)
+    est = float(np.nanmean(by_image - by_person))
+
+    def diff(yp: np.ndarray) -> float:  # the same two cross-validations on permuted labels
+        lab_p = (np.bincount(person.u.codes, weights=yp, minlength=person.u.n_id) * 2 > person.u.sizes).astype(int)
+        return float(np.nanmean(image.repeated(yp, 1, cfg.seed, yp) - person.repeated(yp, 1, cfg.seed, lab_p)))
+
+    # the interval's SD: both splits recomputed under identity-label permutations; not clipped to [0, 1]
+    sd = float(np.std([diff(yp) for yp in _permutations(d, cfg)], ddof=1))
+    lo, hi = est - 1.96 * sd, est + 1.96 * sd
     a_img, a_person = float(np.nanmean(by_image)), float(np.nanmean(by_person))
     return [CheckResult(
         "identity_leakage", "auroc(random split) - auroc(identity split)", est, lo, hi, d.n,
         f"splitting images at random instead of by person changes AUROC by {est:.3f} [{lo:.3f}, {hi:.3f}] "
         f"({a_img:.3f} vs {a_person:.3f})",
         details={"auroc_random_split": a_img, "auroc_identity_split": a_person,
-                 "interval": "corrected repeated-CV t of per-fold differences (approximate, descriptive)"})]
+                 "interval": f"estimate +- 1.96 SD of {cfg.interval_draws} recomputations under identity-label "
+                             "permutation"})]
+
+
+def _permutations(d: AuditData, cfg: AuditConfig):
+    u, rng = units(d.y, d.groups), stream(cfg.seed, "permutations")
+    return (permuted_labels(u, d.y, rng) for _ in range(cfg.interval_draws))
 
 
 @CHECKS.register("label_learnable")

@@ -10,7 +10,7 @@ import pandas as pd
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData
 from artifactual.analyses.checks import CHECKS, CheckResult, fmt, fmt_p, probe
-from artifactual.analyses.refit import auroc, corrected_cv_interval, probe_features, _Probe
+from artifactual.analyses.refit import auroc, permutation_sd_interval, probe_auroc, probe_features
 from artifactual.analyses.stats import bootstrap_metric, cramers_v, identity_folds, stream, units
 
 
@@ -82,17 +82,25 @@ def _label_from_source_alone(d: AuditData, cfg: AuditConfig) -> CheckResult:
     """Descriptive: each image scored by its source's class-1 rate among the training folds."""
     u = units(d.y, d.groups)
     src = pd.Series(d.source)
-    per_fold = []
-    for r in range(cfg.repeats):
-        fold = identity_folds(u.label, u.stratum, cfg.folds, stream(cfg.seed, "folds", r))[u.codes]
-        for f in range(cfg.folds):
-            train, test = fold != f, fold == f
-            rate = pd.Series(d.y[train]).groupby(src[train].to_numpy()).mean()
-            per_fold.append(auroc(d.y[test], src[test].map(rate).fillna(d.y[train].mean()).to_numpy()))
-    est, lo, hi = corrected_cv_interval(np.array(per_fold), cfg.folds)
+
+    def mean_fold_auroc(yy: np.ndarray, repeats: int) -> float:
+        lab = (np.bincount(u.codes, weights=yy, minlength=u.n_id) * 2 > u.sizes).astype(int)
+        per_fold = []
+        for r in range(repeats):
+            fold = identity_folds(lab, u.stratum, cfg.folds, stream(cfg.seed, "folds", r))[u.codes]
+            for f in range(cfg.folds):
+                train, test = fold != f, fold == f
+                rate = pd.Series(yy[train]).groupby(src[train].to_numpy()).mean()
+                per_fold.append(auroc(yy[test], src[test].map(rate).fillna(yy[train].mean()).to_numpy()))
+        return float(np.nanmean(per_fold))
+
+    est = mean_fold_auroc(d.y, cfg.repeats)
+    lo, hi = permutation_sd_interval(est, lambda yp: mean_fold_auroc(yp, 1), d.y, d.groups, cfg.interval_draws,
+                                     cfg.seed)
     return CheckResult("label_from_source_alone", "auroc", est, lo, hi, d.n,
                        f"knowing only where a photo came from predicts the label with AUROC {est:.3f} [{lo:.3f}, {hi:.3f}]",
-                       details={"interval": "corrected repeated-CV t (Nadeau & Bengio 2003); descriptive"})
+                       details={"interval": f"estimate +- 1.96 SD of {cfg.interval_draws} recomputations under "
+                                            "identity-label permutation"})
 
 
 @CHECKS.register("leave_one_source_out")
@@ -124,8 +132,8 @@ def leave_one_source_out(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
             pairs.append({**row, "too_small": True})
             continue
         # in-source: repeated identity-grouped CV inside the two training sources
-        inner = _Probe(Z[inside], u, pcfg).repeated(d.y[inside], cfg.repeats, cfg.seed)
-        in_est, in_lo, in_hi = corrected_cv_interval(inner, cfg.folds)
+        r_in = probe_auroc(d.X[inside], d.y[inside], d.groups[inside], pcfg, features=Z[inside])
+        in_est, in_lo, in_hi = r_in.estimate, r_in.ci_low, r_in.ci_high
         # transfer: the same training size as one CV training fold, tested on the other sources
         fold = identity_folds(u.label, u.stratum, cfg.folds, rng)[u.codes]
         train_idx = np.flatnonzero(inside)[fold != 0]
