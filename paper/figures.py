@@ -107,15 +107,27 @@ def mean_images(s: dict[str, Any], out: Path) -> str | None:
 
 
 def loso_matrix(s: dict[str, Any], out: Path) -> str | None:
-    rows = [c for c in s["checks"] if c["name"] == "leave_one_source_out" and c["details"].get("matrix")]
+    """Every leave-one-source-out pair: AUROC on the other sources beside the in-source AUROC at the
+    same training size, with the means (a single pair is never the evidence)."""
+    rows = [c for c in s["checks"] if c["name"] == "leave_one_source_out" and (c.get("details") or {}).get("pairs")]
     if not rows:
         return None
-    t = pd.DataFrame(rows[0]["details"]["matrix"])
-    fig, ax = plt.subplots(figsize=(5, 0.6 * len(t) + 1.5))
-    ax.barh(range(len(t)), t["estimate"], xerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]], capsize=3)
-    ax.set_yticks(range(len(t)), [f"train {a}\ntest {b}" for a, b in zip(t["train"], t["test"])], fontsize=7)
+    pairs = [p for p in rows[0]["details"]["pairs"] if not p.get("too_small")]
+    if not pairs:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 0.7 * len(pairs) + 1.8))
+    ys = np.arange(len(pairs))
+    for offset, key, colour, label in ((-0.15, "transfer", "tab:red", "on the other sources"),
+                                       (0.15, "in_source", "tab:blue", "inside the training sources (CV)")):
+        est = np.array([p[key]["estimate"] for p in pairs])
+        lo, hi = np.array([p[key]["ci_low"] for p in pairs]), np.array([p[key]["ci_high"] for p in pairs])
+        ax.errorbar(est, ys + offset, xerr=[est - lo, hi - est], fmt="o", color=colour, capsize=3, label=label)
+        ax.axvline(est.mean(), color=colour, lw=0.8, ls=":")
+    ax.set_yticks(ys, [f"train {p['train']}\ntest {p['test']}" for p in pairs], fontsize=7)
     ax.axvline(0.5, color="k", ls="--", lw=0.6)
-    ax.set(xlim=(0, 1), xlabel="AUROC on the held-out sources (95% CI)", title="leave-one-source-out")
+    ax.set(xlim=(0, 1), xlabel="probe AUROC (95% CI); dotted: mean over pairs",
+           title="leave-one-source-out, same training size")
+    ax.legend(fontsize=7, loc="lower right")
     return _save(fig, out / "figures" / "loso_matrix.png")
 
 
