@@ -304,7 +304,6 @@ def calibrate(out: Path, full: bool = True, data_root: Path | None = None, worke
     """Run the grid, write ``datasets.csv``, ``fpr.csv``, ``coverage.csv``, ``summary.json``."""
     from joblib import Parallel, delayed
 
-    from artifactual.replication.runs import atomic_write_json, git_commit
 
     out.mkdir(parents=True, exist_ok=True)
     cfg = ProbeConfig()

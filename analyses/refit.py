@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 from scipy import stats as sps
 
@@ -127,7 +126,7 @@ class _Probe:
 
     def scores(self, y: np.ndarray, fold_of_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Out-of-fold scores of every image (each from the fit without its fold) and each image's fold."""
-        K, (n, k) = self.cfg.folds, self.Z.shape
+        K, k = self.cfg.folds, self.Z.shape[1]
         onehot = np.zeros((K, self.u.n_id))
         onehot[fold_of_id, np.arange(self.u.n_id)] = 1.0
         fold_img = fold_of_id[self.u.codes]
@@ -297,7 +296,7 @@ def probe_auroc(X: np.ndarray, y: np.ndarray, groups: np.ndarray, cfg: ProbeConf
 
         def draw() -> float:
             yp = permuted_labels(u, y, rng)
-            lab = (np.bincount(u.codes, weights=yp, minlength=u.n_id) * 2 > u.sizes).astype(int)
+            lab = u.majority(yp)
             return float(np.nanmean(probe.repeated(yp, cfg.test_repeats, cfg.seed, lab)))
 
         p = used = None

@@ -104,6 +104,10 @@ class Units:
     def n_id(self) -> int:
         return len(self.label)
 
+    def majority(self, y: np.ndarray) -> np.ndarray:
+        """Each identity's majority label under image labels ``y`` (e.g. permuted ones): how folds stratify."""
+        return (np.bincount(self.codes, weights=y, minlength=self.n_id) * 2 > self.sizes).astype(int)
+
     def per_class(self) -> dict[int, int]:
         """Identities per class (an identity with both labels counts in its majority class)."""
         return {c: int(np.sum(self.label == c)) for c in (0, 1)}

@@ -28,7 +28,6 @@ each confirmatory test's false-positive rate.
 
 from __future__ import annotations
 
-from typing import Any
 
 from artifactual.analyses.checks import CheckResult
 

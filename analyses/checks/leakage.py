@@ -29,7 +29,7 @@ def identity_leakage(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     est = float(np.nanmean(by_image - by_person))
 
     def diff(yp: np.ndarray) -> float:  # the same two cross-validations on permuted labels
-        lab_p = (np.bincount(person.u.codes, weights=yp, minlength=person.u.n_id) * 2 > person.u.sizes).astype(int)
+        lab_p = person.u.majority(yp)
         return float(np.nanmean(image.repeated(yp, 1, cfg.seed, yp) - person.repeated(yp, 1, cfg.seed, lab_p)))
 
     # the interval's SD: both splits recomputed under identity-label permutations; not clipped to [0, 1]

@@ -68,7 +68,7 @@ def oriented_auroc(v: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int,
     u = units(y, groups)
 
     def run(yy: np.ndarray, reps: int) -> tuple[list[float], int]:
-        lab = (np.bincount(u.codes, weights=yy, minlength=u.n_id) * 2 > u.sizes).astype(int)
+        lab = u.majority(yy)
         per_fold, ups = [], 0
         for r in range(reps):
             fold = identity_folds(lab, u.stratum, folds, stream(seed, "folds", r))[u.codes]

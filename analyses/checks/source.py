@@ -84,7 +84,7 @@ def _label_from_source_alone(d: AuditData, cfg: AuditConfig) -> CheckResult:
     src = pd.Series(d.source)
 
     def mean_fold_auroc(yy: np.ndarray, repeats: int) -> float:
-        lab = (np.bincount(u.codes, weights=yy, minlength=u.n_id) * 2 > u.sizes).astype(int)
+        lab = u.majority(yy)
         per_fold = []
         for r in range(repeats):
             fold = identity_folds(lab, u.stratum, cfg.folds, stream(cfg.seed, "folds", r))[u.codes]
