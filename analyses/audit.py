@@ -24,6 +24,7 @@ import pandas as pd
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData, build_audit_data
 from artifactual.analyses.checks import CHECKS, CheckResult
+from artifactual.analyses.decomposition import PARTS, summarise
 from artifactual.analyses.evaluate import headline_model
 from artifactual.analyses.stats import holm
 from artifactual.analyses.verdict import decide
@@ -90,10 +91,12 @@ def headline_one(name: str, cfg: HeadlineConfig, seed: int, d: AuditData) -> dic
 # real-data seed-000 run (seconds, beside the other worker): headline CNN ~200, within-source null 28, dose-response
 # 22, source predictability 22, face removed/only 15, harmonisation 15, blur 13, properties 12,
 # identity leakage 8; the rest take under 6 s.
-_LONGEST_FIRST = ("headline:knabenhans_cnn", "check:dose_response", "headline:pixel_logreg",
+_LONGEST_FIRST = ("headline:knabenhans_cnn", "decomposition:within_source", "decomposition:harmonised",
+                  "check:dose_response", "headline:pixel_logreg",
                   "check:source_predictability", "check:face_removed_face_only", "check:harmonisation",
                   "check:blur_ablation", "check:label_learnable", "check:within_source_random_labels",
-                  "check:image_properties", "check:identity_leakage")
+                  "check:image_properties", "check:identity_leakage", "check:face_removed_dilated",
+                  "check:capture_properties", "decomposition:capture_swap", "decomposition:controlled_confounding")
 PARALLEL_MIN_IMAGES = 1000  # below this, starting worker processes costs more than it saves
 
 
@@ -105,6 +108,13 @@ def compute_unit(unit: str, d: AuditData, audit: AuditConfig, headline: Headline
         model = headline_one(unit.split(":", 1)[1], headline, audit.seed, d)
         return {"unit": unit, "models": [model], "seconds": round(time.perf_counter() - t0, 1)}
     name = unit.split(":", 1)[1]
+    if unit.startswith("decomposition:"):
+        try:
+            result = PARTS[name](d, audit, headline)
+        except Exception as exc:  # one broken part must not lose the others
+            return {"unit": unit, "result": {"status": "failed", "reason": f"failed: {exc}"},
+                    "traceback": traceback.format_exc(limit=5)}
+        return {"unit": unit, "result": result, "seconds": round(time.perf_counter() - t0, 1)}
     try:
         rows = [r.as_dict() for r in CHECKS.get(name)(d, audit)]
         return {"unit": unit, "rows": rows, "seconds": round(time.perf_counter() - t0, 1)}
@@ -181,7 +191,8 @@ def run_audit(run: AuditRun, out: Path, workers: int | None = None, progress: bo
               "audit": to_dict(run.audit), "headline": to_dict(run.headline), **run.extra}
     rd = RunDir.create(out / "runs", run.name, config, run.dataset.manifest_hash)
     done = rd.completed("unit")
-    units = [f"headline:{m}" for m in run.headline.models] + [f"check:{n}" for n in (only or CHECKS.names())]
+    units = ([f"headline:{m}" for m in run.headline.models] + [f"check:{n}" for n in (only or CHECKS.names())]
+             + [f"decomposition:{p}" for p in PARTS])
     units = [u for u in units if u not in done and not (u.startswith("headline:") and "headline" in done)]
     run_units(units, d, run.audit, run.headline, rd, workers, progress)
     rd.mark_done()
@@ -190,15 +201,15 @@ def run_audit(run: AuditRun, out: Path, workers: int | None = None, progress: bo
     return summary
 
 
-def finalize(checks: list[CheckResult], models: list[dict[str, Any]], n_sources: int
-             ) -> tuple[dict[str, Any], str, list[str]]:
+def finalize(checks: list[CheckResult], models: list[dict[str, Any]], n_sources: int,
+             decomposition: dict[str, Any] | None = None) -> tuple[dict[str, Any], str, list[str]]:
     """Holm-adjust the confirmatory family in place; pick the best headline model; decide the verdict.
 
     Only confirmatory rows with a p-value enter Holm's correction (analyses.verdict.CONFIRMATORY);
     controls keep their unadjusted p and descriptive rows have none.
 
     >>> rows = [CheckResult("label_learnable", "auroc", 0.9, 0.8, 1.0, 50, "", 0.01, role="confirmatory"),
-    ...         CheckResult("blur_ablation", "auroc", 0.9, 0.8, 1.0, 50, "", 0.02, role="confirmatory"),
+    ...         CheckResult("capture_properties", "auroc", 0.9, 0.8, 1.0, 50, "", 0.02, role="confirmatory"),
     ...         CheckResult("within_source_random_labels", "auroc", 0.5, 0.4, 0.6, 50, "", 0.6, role="control")]
     >>> _ = finalize(rows, [{"name": "m", "auroc": 0.9}], 2)
     >>> [r.p_holm for r in rows]
@@ -206,7 +217,7 @@ def finalize(checks: list[CheckResult], models: list[dict[str, Any]], n_sources:
     >>> finalize([CheckResult("source_predictability", "auroc", 0.9, 0.8, 1.0, 50, "", 0.01, role="confirmatory")],
     ...          [{"name": "m", "auroc": 0.9}], 2)
     Traceback (most recent call last):
-    ValueError: checks ['source_predictability'] call themselves confirmatory but the verdict does not read them (analyses.verdict.CONFIRMATORY = ('label_source_association', 'label_learnable', 'image_properties', 'face_removed', 'blur_ablation'))
+    ValueError: checks ['source_predictability'] call themselves confirmatory but the verdict does not read them (analyses.verdict.CONFIRMATORY = ('label_source_association', 'label_learnable', 'capture_properties', 'face_removed_dilated'))
     """
     from artifactual.analyses.verdict import CONFIRMATORY
 
@@ -218,39 +229,40 @@ def finalize(checks: list[CheckResult], models: list[dict[str, Any]], n_sources:
     for c, p in zip(family, holm([c.p_value for c in family])):
         c.p_holm = p
     best = max(models, key=lambda m: m["auroc"] if m["auroc"] == m["auroc"] else -1)
-    verdict, reasons = decide(checks, n_sources)
+    verdict, reasons = decide(checks, n_sources, decomposition)
     return best, verdict, reasons
 
 
 def audit_in_memory(d: AuditData, cfg: AuditConfig, names: list[str] | None = None, lazy: bool = False,
-                    headline: HeadlineConfig | None = None, with_headline: bool = True
+                    headline: HeadlineConfig | None = None, with_headline: bool = True,
+                    parts: tuple[str, ...] = ("within_source",)
                     ) -> tuple[str, list[str], list[CheckResult], dict[str, Any]]:
-    """The battery on prepared data without run folders (known-answer tests, quick looks).
+    """The battery and the decomposition ``parts`` on prepared data without run folders (known-answer
+    tests, quick looks). Returns the verdict, its reasons, the checks and the headline; the
+    decomposition is in ``head["decomposition"]``.
 
     Headline: pixel logistic regression, repeated identity-grouped CV (skipped with
-    ``with_headline=False``; the verdict does not read it). With ``lazy``, the
-    label-source association is measured first and, when it already settles the verdict (one
-    source, or V's interval below the weak bound: rule 1 of analyses.verdict), the other checks
-    are skipped: the verdict is the same, computed faster.
+    ``with_headline=False``; the verdict does not read it). With ``lazy``, ``label_learnable`` runs
+    first and, when its unadjusted p is already >= 0.05 (so its Holm p is too: rule 2 of
+    analyses.verdict), the decomposition is skipped: the verdict is the same, computed faster.
     """
-    from artifactual.analyses.verdict import V_WEAK
+    from artifactual.analyses.verdict import ALPHA, LEARNABLE
 
     names = list(names or CHECKS.names())
-    checks: list[CheckResult] = []
-    if lazy and "label_source_association" in names:
-        checks = CHECKS.get("label_source_association")(d, cfg)
-        names.remove("label_source_association")
-        if len(set(d.source)) < 2 or checks[0].ci_high < V_WEAK:
-            names = []
     h = headline or HeadlineConfig(models=("pixel_logreg",), cv_repeats=2, interval_draws=5)
+    checks = [r for name in names for r in CHECKS.get(name)(d, cfg)]
+    lrn = next((c for c in checks if c.name == LEARNABLE), None)
+    if lazy and lrn is not None and (not lrn.counts_for_verdict() or lrn.p_value >= ALPHA):
+        parts = ()
     if with_headline:  # the verdict does not read the headline: known-answer loops may skip it
         head = headline_model("pixel_logreg", d.X, d.y, d.groups, cfg.seed, protocol="cv", repeats=h.cv_repeats,
                               interval_draws=h.interval_draws)
         head.pop("_scores")
     else:
         head = {"name": "not run", "auroc": float("nan")}
-    checks += [r for name in names for r in CHECKS.get(name)(d, cfg)]
-    best, verdict, reasons = finalize(checks, [head], len(set(d.source)))
+    decomposition = summarise({p: PARTS[p](d, cfg, h) for p in parts})
+    best, verdict, reasons = finalize(checks, [head], len(set(d.source)), decomposition)
+    best["decomposition"] = decomposition
     return verdict, reasons, checks, best
 
 
@@ -260,7 +272,9 @@ def collect_summary(run: AuditRun, d: AuditData, rd: RunDir) -> dict[str, Any]:
               for row in units[f"check:{name}"]["rows"]]
     models = (units["headline"]["models"] if "headline" in units  # run folders written before 2026-11-23
               else [m for name in run.headline.models for m in units[f"headline:{name}"]["models"]])
-    best, verdict, reasons = finalize(checks, models, len(set(d.source)))
+    decomposition = summarise({p: units[f"decomposition:{p}"]["result"] for p in PARTS
+                               if f"decomposition:{p}" in units})
+    best, verdict, reasons = finalize(checks, models, len(set(d.source)), decomposition)
     names = run.class_names or d.label_values
     counts = pd.DataFrame({"source": d.source, "y": d.y}).groupby(["source", "y"]).size()
     prov = rd.provenance.as_dict()
@@ -285,6 +299,7 @@ def collect_summary(run: AuditRun, d: AuditData, rd: RunDir) -> dict[str, Any]:
                                  "checks carry no p-value"},
         "verdict": verdict,
         "verdict_reasons": reasons,
+        "decomposition": decomposition,
         "figures": {},
         "seconds": {u: r.get("seconds") for u, r in units.items()},
         "run_dir": str(rd.path),

@@ -127,4 +127,5 @@ def fmt(est: Estimate | CheckResult | ProbeResult) -> str:
     return f"{e:.3f} [{est.ci_low:.3f}, {est.ci_high:.3f}]"
 
 
-from artifactual.analyses.checks import ablations, dose_response, leakage, probes_check, source  # noqa: E402,F401
+from artifactual.analyses.checks import (ablations, capture_check, dose_response, leakage, probes_check,  # noqa: E402,F401
+                                        source)

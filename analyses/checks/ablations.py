@@ -100,7 +100,8 @@ def common_floor(properties: pd.DataFrame, source: np.ndarray, raw_side: int) ->
 
 @CHECKS.register("face_removed_face_only")
 def face_removed_face_only(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
-    """``face_removed`` (confirmatory: the verdict reads it) and ``face_only_normalised`` (descriptive)."""
+    """``face_removed`` and ``face_only_normalised`` (descriptive: the ellipse leaves hair, ears and jaw line,
+    so the verdict reads ``face_removed_dilated`` instead)."""
     grey = _grey(d.raw).astype(np.float64)
     masks = face_masks(d.raw, d.boxes)
     removed = np.where(masks, 0, grey).astype(np.uint8)
@@ -111,12 +112,12 @@ def face_removed_face_only(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
         px = grey[i][masks[i]]
         sd = px.std() or 1.0
         only[i][masks[i]] = np.clip(128 + 40 * (px - px.mean()) / sd, 0, 255)
-    r_removed = probe(removed, d.y, d.groups, cfg, test=True)
+    r_removed = probe(removed, d.y, d.groups, cfg)
     r_only = probe(only.astype(np.uint8), d.y, d.groups, cfg)
     return [
         CheckResult.from_probe("face_removed", "auroc", r_removed,
                                f"with every face blacked out, the rest of the photo predicts the label with AUROC "
-                               f"{fmt(r_removed)}", role="confirmatory", min_identities=cfg.min_identities),
+                               f"{fmt(r_removed)}", min_identities=cfg.min_identities),
         CheckResult.from_probe("face_only_normalised", "auroc", r_only,
                                f"the face alone, brightness and contrast normalised, gives AUROC {fmt(r_only)}",
                                min_identities=cfg.min_identities),
@@ -125,16 +126,17 @@ def face_removed_face_only(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
 
 @CHECKS.register("blur_ablation")
 def blur_ablation(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
-    """Confirmatory: a heavy blur erases facial morphology; does the label survive it?"""
+    """Descriptive: a heavy blur erases facial detail; does the label survive it? (It keeps the face's
+    low-frequency shape, so a real trait can survive too: the verdict does not read it.)"""
     side = d.X.shape[1]
     sigma = cfg.blur_sigma_fraction * side
     blurred = np.stack([cv2.GaussianBlur(x, (0, 0), sigma) for x in d.X])
-    r = probe(blurred, d.y, d.groups, cfg, test=True)
+    r = probe(blurred, d.y, d.groups, cfg)
     return [CheckResult.from_probe(
         "blur_ablation", "auroc", r,
         f"after a Gaussian blur of sigma {sigma:.1f} px ({cfg.blur_sigma_fraction:.0%} of the side), which erases facial "
         f"morphology, AUROC is {fmt(r)} (Leuner 2019 kept 63%/72% accuracy on heavily blurred faces)",
-        role="confirmatory", min_identities=cfg.min_identities, sigma_px=sigma)]
+        min_identities=cfg.min_identities, sigma_px=sigma)]
 
 
 @CHECKS.register("harmonisation")

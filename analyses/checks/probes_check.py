@@ -1,7 +1,8 @@
 """Check c: non-facial image properties alone predict the label.
 
 All properties together: the ridge probe (analyses.refit) on the standardised property table,
-repeated identity-grouped CV, refit permutation test (confirmatory: the verdict reads it). Each
+repeated identity-grouped CV (descriptive: luminance and contrast include the face, so the verdict reads
+analyses.checks.capture_check instead). Each
 property alone (descriptive): its AUROC when its direction is chosen on the training folds and
 applied to the test fold, so a property that does not separate the classes scores about 0.5 and
 not above it; plus the Kolmogorov-Smirnov distance between the classes' distributions as an effect
@@ -106,11 +107,11 @@ def image_properties_check(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
                     "ks_distance": float(ks_2samp(a0, a1).statistic), "n": int(ok.sum()),
                     "quantiles_class0": np.percentile(a0, [5, 25, 50, 75, 95]).tolist(),
                     "quantiles_class1": np.percentile(a1, [5, 25, 50, 75, 95]).tolist()})
-    r = probe(props.to_numpy(float), d.y, d.groups, cfg, test=True)
+    r = probe(props.to_numpy(float), d.y, d.groups, cfg)
     best = max((row for row in per if row["auroc"] is not None), key=lambda row: row["auroc"], default=None)
     reading = (f"{len(props.columns)} non-facial properties together predict the label with AUROC "
                f"{fmt(r) if not r.too_small else 'n/a'}"
                + (f"; the strongest alone is {best['property']} ({best['auroc']:.3f}, {best['direction']}, direction "
                   "chosen on training folds)" if best else ""))
     return [CheckResult.from_probe("image_properties", "auroc (all properties, ridge probe)", r, reading,
-                                   role="confirmatory", min_identities=cfg.min_identities, per_property=per)]
+                                   min_identities=cfg.min_identities, per_property=per)]
