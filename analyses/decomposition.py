@@ -350,8 +350,10 @@ def capture_swap(d: AuditData, n_boot: int, seed: int, make_model: Callable[[], 
         for who, c in (("moved", 1 - target), ("control", target)):
             m = yt == c
             wm = wts[:, m]
+            with np.errstate(invalid="ignore", divide="ignore"):  # a replicate without this class: NaN, dropped
+                b_flip = (wm * flip[m]).sum(1) / wm.sum(1)
             row[f"flip_rate_{who}"] = {"estimate": float(flip[m].mean()), "class": names[c], "n": int(m.sum()),
-                                       "ci": _pct((wm * flip[m]).sum(1) / wm.sum(1))}
+                                       "ci": _pct(b_flip)}
         out["swaps"].append(row)
     out["method"] = ("one identity-grouped hold-out split (25%); the capture profile of each class measured on its "
                      "training images; prediction threshold 0.5; intervals: bootstraps of held-out identities")

@@ -60,6 +60,7 @@ def summary_markdown(s: dict[str, Any]) -> str:
         "",
         *[f"- {r}" for r in s["verdict_reasons"]],
         "",
+        *_decomposition_lines(s.get("decomposition")),
         "## Design",
         "",
         "| source | class | n |",
@@ -129,3 +130,54 @@ def _detection_lines(s: dict[str, Any]) -> list[str]:
     out += [f"| {r['source']} | {r['n']:,} | {r['n_face']:,} | {_num(r['rate'])} {_ci(r['ci_low'], r['ci_high'])} |"
             for r in rates]
     return out + [""]
+
+
+_ROWS = (("headline", "headline model, identity-grouped CV (folds stratified by source)"),
+         ("within_source", "the same scores, pairs from one source only"),
+         ("gap", "headline minus within-source"),
+         ("explained_share", "share of the headline's AUROC above 0.5 that the source explains"),
+         ("balanced", "retrained at the data's association, tested on a source-balanced set"),
+         ("inflation_at_observed_association", "same-association minus balanced test AUROC"),
+         ("harmonised", "retrained and tested at the common capture floor"),
+         ("counterfactual_flip_rate", "predictions that flip when a class is given the other's capture"))
+
+
+def _decomposition_lines(dec: dict[str, Any] | None) -> list[str]:
+    """The section "How much of the headline is source?": the decomposition table and why a part is missing.
+
+    >>> dec = {"table": {"within_source": {"estimate": 0.8, "ci": [0.7, 0.9], "n": 200}},
+    ...        "parts": {"capture_swap": {"status": "not_applicable", "reason": "one class held out"}}}
+    >>> print("\\n".join(_decomposition_lines(dec)[3:6]))
+    |---|---|---:|---|
+    | within_source | 0.800 [0.700, 0.900] | 200 | the same scores, pairs from one source only |
+    <BLANKLINE>
+    """
+    if not dec:
+        return []
+    table, parts = dec.get("table", {}), dec.get("parts", {})
+    out = ["## How much of the headline is source?", "", "| quantity | estimate [95% CI] | n | what it is |",
+           "|---|---|---:|---|"]
+    for key, what in _ROWS:
+        q = table.get(key)
+        if q:
+            extra = (f" (basis: {q['basis']})" if q.get("basis") else "") + (
+                f" (to {q['target_capture']}'s capture; control {_num(q['control']['estimate'])})"
+                if key == "counterfactual_flip_rate" else "")
+            n = q.get("n")
+            out.append(f"| {key} | {_num(q['estimate'])} {_ci(*q['ci'])} | {'—' if n is None else f'{n:,}'} | "
+                       f"{what}{extra} |")
+    out.append("")
+    missing = [f"- {name}: {p.get('status')}: {p.get('reason')}" for name, p in parts.items() if p.get("status") != "ok"]
+    if missing:
+        out += ["Parts not computed:", "", *missing, ""]
+    cc = parts.get("controlled_confounding", {})
+    if cc.get("status") == "ok":
+        out += ["Controlled confounding (training sets at P(label | source); AUROC on balanced / same / reversed test "
+                "sets; inflation = same - balanced):", "",
+                "| P(label \\| source) | balanced | same | reversed | inflation |", "|---:|---|---|---|---|"]
+        for r in cc["levels"]:
+            out.append(f"| {r['association']:.1f} | " + " | ".join(
+                f"{_num(r[k]['estimate'])} {_ci(*r[k]['ci'])}" for k in ("balanced", "same", "reversed", "inflation"))
+                + " |")
+        out.append("")
+    return out

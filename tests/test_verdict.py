@@ -204,7 +204,7 @@ def test_too_small_checks_give_no_number_and_no_verdict():
     small = [c for c in checks if c.status == "too_small"]
     assert {c.name for c in small} == {"label_learnable", "image_properties", "blur_ablation"}
     assert all(np.isnan(c.estimate) and c.p_holm is None and "6 identities" in c.reading for c in small)
-    assert verdict == "inconclusive" and any("too few identities" in r for r in reasons)
+    assert verdict == "too_small" and any("too few identities" in r for r in reasons)
 
 
 def test_leave_one_source_out_uses_single_class_sources_and_reports_every_pair():

@@ -6,7 +6,9 @@ blur keeps the face's low-frequency shape. A label that a face really carries ca
 them. The two checks here keep nothing of the person:
 
 - ``capture_properties`` (confirmatory): file and capture properties only (original width,
-  height and aspect, greyscale or colour, estimated JPEG quality and blockiness, constant borders)
+  height and aspect, greyscale or colour, JPEG quality read from the file's quantisation table,
+  constant borders; not blockiness, which is measured over the whole picture and so reads a face's
+  edges too: a mark drawn on the face moved it in the known-answer tests)
   plus the background OUTSIDE a dilated face mask (its brightness, contrast and edge energy);
 - ``face_removed_dilated`` (confirmatory): the photo with the face ellipse grown by
   :data:`DILATE` (hair, ears and jaw line go too) blacked out, read by the probe.
@@ -25,7 +27,7 @@ from artifactual.analyses.audit_data import AuditConfig, AuditData
 from artifactual.analyses.checks import CHECKS, CheckResult, fmt, probe
 
 #: Properties of the file and the capture that are measured without the face (analyses.probes).
-FILE_PROPERTIES: tuple[str, ...] = ("is_greyscale", "jpeg_quality", "blockiness", "border_fraction", "width",
+FILE_PROPERTIES: tuple[str, ...] = ("is_greyscale", "jpeg_quality", "border_fraction", "width",
                                     "height", "aspect_ratio")
 #: Growth of the face ellipse's horizontal and vertical axes: the Haar box hugs eyebrows to mouth,
 #: so 1.5 x its width takes the ears, and 1.7 x its height the hair line above and the jaw and chin below.
@@ -36,7 +38,7 @@ def dilated_face_masks(boxes: np.ndarray, side: int, grow: tuple[float, float] =
     """(n, side, side) boolean masks of each face box's inscribed ellipse with its axes grown by ``grow``.
 
     >>> m = dilated_face_masks(np.array([[8, 8, 16, 16]]), 32)
-    >>> m.shape, bool(m[0, 16, 16]), bool(m[0, 16, 3]), bool(m[0, 0, 0])
+    >>> m.shape, bool(m[0, 16, 16]), bool(m[0, 16, 5]), bool(m[0, 0, 0])  # 5: outside the box, inside the dilation
     ((1, 32, 32), True, True, False)
     """
     masks = np.zeros((len(boxes), side, side), np.uint8)
