@@ -233,7 +233,7 @@ def finalize(checks: list[CheckResult], models: list[dict[str, Any]], n_sources:
     return best, verdict, reasons
 
 
-def audit_in_memory(d: AuditData, cfg: AuditConfig, names: list[str] | None = None, lazy: bool = False,
+def audit_in_memory(d: AuditData, cfg: AuditConfig, names: list[str] | None = None,
                     headline: HeadlineConfig | None = None, with_headline: bool = True,
                     parts: tuple[str, ...] = ("within_source",)
                     ) -> tuple[str, list[str], list[CheckResult], dict[str, Any]]:
@@ -242,18 +242,11 @@ def audit_in_memory(d: AuditData, cfg: AuditConfig, names: list[str] | None = No
     decomposition is in ``head["decomposition"]``.
 
     Headline: pixel logistic regression, repeated identity-grouped CV (skipped with
-    ``with_headline=False``; the verdict does not read it). With ``lazy``, ``label_learnable`` runs
-    first and, when its unadjusted p is already >= 0.05 (so its Holm p is too: rule 2 of
-    analyses.verdict), the decomposition is skipped: the verdict is the same, computed faster.
+    ``with_headline=False``; the verdict reads the decomposition's own headline instead).
     """
-    from artifactual.analyses.verdict import ALPHA, LEARNABLE
-
     names = list(names or CHECKS.names())
-    h = headline or HeadlineConfig(models=("pixel_logreg",), cv_repeats=2, interval_draws=5)
+    h = headline or HeadlineConfig(models=("pixel_logreg",), cv_repeats=2, interval_draws=20)
     checks = [r for name in names for r in CHECKS.get(name)(d, cfg)]
-    lrn = next((c for c in checks if c.name == LEARNABLE), None)
-    if lazy and lrn is not None and (not lrn.counts_for_verdict() or lrn.p_value >= ALPHA):
-        parts = ()
     if with_headline:  # the verdict does not read the headline: known-answer loops may skip it
         head = headline_model("pixel_logreg", d.X, d.y, d.groups, cfg.seed, protocol="cv", repeats=h.cv_repeats,
                               interval_draws=h.interval_draws)

@@ -319,6 +319,9 @@ def calibrate(out: Path, full: bool = True, data_root: Path | None = None, worke
         rows += [r for rs in res for r in rs]
     frame = pd.DataFrame(rows)
     frame.to_csv(out / "datasets.csv", index=False)
+    from artifactual.analyses.calibration_verdict import calibrate_verdict
+
+    calibrate_verdict(out, per_cell=1 if not full else 3, workers=workers, quick=not full, log=log)
     summary = summarise(frame, out, seconds=round(time.perf_counter() - t0, 1), real_data=data_root is not None)
     log(f"calibration: done in {summary['seconds']:.0f} s")
     return summary
@@ -357,6 +360,12 @@ def summarise(frame: pd.DataFrame, out: Path, seconds: float | None = None, real
         "coverage_table": cov.to_dict("records"),
         "figures": {"fpr": "figures/fpr.png", "coverage": "figures/coverage.png", "min_size": "figures/min_size.png"},
     }
+    verdict_rows = out / "verdict_datasets.csv"
+    if verdict_rows.is_file():  # the verdict grid (analyses.calibration_verdict)
+        from artifactual.analyses.calibration_verdict import verdict_summary
+
+        summary["verdict"] = verdict_summary(pd.read_csv(verdict_rows))
+        summary["figures"].update(summary["verdict"]["figures"])
     atomic_write_json(out / "summary.json", json.loads(json.dumps(summary, default=float)))
     return summary
 
@@ -367,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-root", default=None, help="adds null datasets of real LFW + ORL faces")
     ap.add_argument("--quick", action="store_true", help="a small grid (minutes), for trying things")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--verdict-only", action="store_true",
+                    help="run only the verdict grid (analyses.calibration_verdict), then summarise")
     ap.add_argument("--summarise-only", action="store_true",
                     help="rebuild fpr.csv, coverage.csv and summary.json from an existing datasets.csv")
     args = ap.parse_args(argv)
@@ -374,7 +385,11 @@ def main(argv: list[str] | None = None) -> int:
 
     root = args.data_root or os.environ.get("ARTIFACTUAL_DATA")
     root = Path(root) if root and Path(root, "lfw").is_dir() and Path(root, "orl").is_dir() else None
-    if args.summarise_only:
+    if args.verdict_only:
+        from artifactual.analyses.calibration_verdict import calibrate_verdict
+
+        calibrate_verdict(Path(args.out), per_cell=1 if args.quick else 3, workers=args.workers, quick=args.quick)
+    if args.summarise_only or args.verdict_only:
         rows = Path(args.out) / "datasets.csv"
         if not rows.is_file():
             print(f"calibrate: {rows} is absent; run without --summarise-only first", file=sys.stderr)
@@ -385,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     for t, v in s["fpr"].items():
         print(f"{t:40s} FPR {v['fpr']:.3f} [MC {v['mc'][0]:.3f}, {v['mc'][1]:.3f}] n={v['datasets']} "
               f"{'ok' if v['met'] else 'OUTSIDE TARGET'}")
+    for k, v in s.get("verdict", {}).get("targets", {}).items():
+        print(f"verdict {k:60s} {v['rate']:.3f} (k={v['k']}, n={v['n']}) target {v['target']}"
+              + ("" if v.get("met") is None else " ok" if v["met"] else " MISSED"))
     for c in s["coverage"]:
         print(f"{c['test']:40s} coverage ({c['truth']}) {c['coverage']:.3f} n={c['datasets']} "
               f"{'ok' if c['met'] else 'BELOW TARGET'}")

@@ -8,7 +8,8 @@ asks what the headline model does with them. Every quantity uses the headline's 
 a. **within-source** (:func:`within_source`): repeated identity-grouped CV with folds stratified by
    source. From the same out-of-fold scores, the headline AUROC ``H`` (every positive-negative pair)
    and the within-source AUROC ``W`` (only pairs from the same source, pooled over every source that
-   holds at least ``min_identities`` identities of each class: P(score+ > score- | same source)).
+   holds 2 or more identities of each class, which together must hold ``min_identities`` of each:
+   P(score+ > score- | same source)).
    ``H - W`` is what comparing across sources adds; the **explained share** is
    ``(H - W) / (H - 0.5)``, the part of the headline's AUROC above chance that the source explains.
 d. **controlled confounding** (:func:`controlled_confounding`, as Zech et al. 2018): with two or more
@@ -54,17 +55,23 @@ def headline_factory(X: np.ndarray, seed: int) -> Callable[[], PixelLogReg]:
 
 
 def mixed_sources(y: np.ndarray, groups: np.ndarray, source: np.ndarray, minimum: int) -> list[str]:
-    """Sources holding at least ``minimum`` identities of each class.
+    """Sources that can be compared inside: each holds at least 2 identities of each class, and together
+    they hold at least ``minimum`` identities of each class (else an empty list).
 
-    >>> mixed_sources(np.array([0, 1, 1, 0, 1]), np.arange(5), np.array(["a", "a", "b", "b", "c"]), 1)
-    ['a', 'b']
+    >>> mixed_sources(np.array([0, 1, 1, 0, 1, 0, 1]), np.arange(7), np.array(list("aaaabbc")), 2)
+    ['a']
+    >>> mixed_sources(np.array([0, 1, 1, 0, 1, 0, 1]), np.arange(7), np.array(list("aaaabbc")), 3)
+    []
     """
-    out = []
-    for s in sorted(set(np.asarray(source).tolist())):
-        m = np.asarray(source) == s
-        if len(np.unique(y[m])) == 2 and min(units(y[m], groups[m]).per_class().values()) >= max(1, minimum):
+    source = np.asarray(source)
+    out, total = [], np.zeros(2, int)
+    for s in sorted(set(source.tolist())):
+        m = source == s
+        per = units(y[m], groups[m]).per_class()
+        if min(per.values()) >= 2:
             out.append(s)
-    return out
+            total += [per[0], per[1]]
+    return out if len(out) and total.min() >= max(1, minimum) else []
 
 
 def within_source_auroc(y: np.ndarray, score: np.ndarray, source: np.ndarray, sources: list[str],
@@ -104,8 +111,9 @@ def within_source(d: AuditData, folds: int, repeats: int, draws: int, n_boot: in
     sources = mixed_sources(y, d.groups, d.source, minimum)
     if not sources:
         return {"status": "not_applicable",
-                "reason": f"no source holds {minimum} or more identities of each class: inside a source the "
-                          "classes cannot be compared, so the label cannot be told apart from the source"}
+                "reason": f"no set of sources holding 2 or more identities of each class holds {minimum} of each in "
+                          "all: inside a source the classes cannot be compared, so the label cannot be told apart "
+                          "from the source"}
     make_model = make_model or headline_factory(d.X, seed)
     u = units(y, d.groups, strata=d.source)  # folds stratified by source and label
 
@@ -140,7 +148,7 @@ def within_source(d: AuditData, folds: int, repeats: int, draws: int, n_boot: in
     bh = np.mean([weighted_auroc(y, s, wts) for s in oof], axis=0)
     bw = np.mean([within_source_auroc(y, s, d.source, sources, wts) for s in oof], axis=0)
     gap = H - W
-    share = gap / (H - 0.5) if H > 0.5 else float("nan")
+    share = float(np.clip(gap / (H - 0.5), 0, 1)) if H > 0.5 else float("nan")  # bounded: W can fall below 0.5
     with np.errstate(invalid="ignore", divide="ignore"):
         b_share = (bh - bw) / (bh - 0.5)
     b_share = b_share[np.isfinite(b_share) & (bh > 0.5)]

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from artifactual.analyses.audit import audit_in_memory
+from artifactual.analyses.audit import HeadlineConfig, audit_in_memory
 from artifactual.analyses.audit_data import AuditConfig, AuditData, pipeline_from_raw
 from artifactual.analyses.checks import CHECKS
 from artifactual.analyses.probes import property_table
@@ -97,8 +97,8 @@ def test_pure_noise_with_imbalanced_labels_is_not_flagged():
 
 def test_random_labels_rarely_called_source_confound():
     """100 datasets whose sources differ visibly but whose labels are random: <= 5% false flags."""
-    names = ["label_source_association", "label_learnable", "image_properties", "face_removed_face_only",
-             "blur_ablation"]  # every check the verdict reads
+    names = ["label_source_association", "label_learnable", "capture_properties",
+             "face_removed_dilated"]  # every check the verdict reads
     rng = np.random.default_rng(3)
     base = faces(60, rng)
     flagged = 0
@@ -109,7 +109,8 @@ def test_random_labels_rarely_called_source_confound():
         raw[:30] = np.stack([mugshot_style(x) for x in raw[:30]])
         y = np.repeat(r.integers(0, 2, 30), 2)  # one random label per person
         cfg = AuditConfig(raw_side=SIDE, n_boot=100, n_perm=100, repeats=1, interval_draws=30, folds=3, seed=k)
-        verdict, _, _, _ = audit_in_memory(make(raw, y, source), cfg, names, lazy=True, with_headline=False)
+        head = HeadlineConfig(models=("pixel_logreg",), cv_repeats=1, interval_draws=10)
+        verdict, _, _, _ = audit_in_memory(make(raw, y, source), cfg, names, headline=head, with_headline=False)
         flagged += verdict == "source_confound"
     assert flagged <= 5
 
