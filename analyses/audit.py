@@ -35,6 +35,12 @@ from artifactual.replication.preprocess import Goel2022Preprocess
 from artifactual.replication.runs import RunDir, atomic_write_json, atomic_write_text
 
 
+#: Version of the battery's definitions (which checks exist, their roles and what the verdict reads). It is
+#: part of every run's config, so a run folder written under other definitions (named by the config's hash)
+#: is never resumed into this one.
+BATTERY = "2026-11-23: source-specific evidence and the headline's decomposition"
+
+
 @dataclass(frozen=True)
 class HeadlineConfig:
     models: tuple[str, ...] = ("pixel_logreg", "knabenhans_cnn")
@@ -187,7 +193,7 @@ def run_audit(run: AuditRun, out: Path, workers: int | None = None, progress: bo
     d = build_audit_data(run.dataset, run.label_col, run.preprocess, run.audit, run.positive, workers, progress,
                          balance=run.balance)
     d.preprocessing_report["seconds_preprocess_and_properties"] = round(time.perf_counter() - t0, 1)
-    config = {"name": run.name, "label": run.label_col, "preprocess": to_dict(run.preprocess),
+    config = {"name": run.name, "battery": BATTERY, "label": run.label_col, "preprocess": to_dict(run.preprocess),
               "audit": to_dict(run.audit), "headline": to_dict(run.headline), **run.extra}
     rd = RunDir.create(out / "runs", run.name, config, run.dataset.manifest_hash)
     done = rd.completed("unit")
