@@ -133,9 +133,10 @@ def verdict_dataset(design: VerdictDesign, rng: np.random.Generator, with_proper
 def ideal_share(y: np.ndarray, mark: np.ndarray, side_a: np.ndarray, source: np.ndarray) -> float:
     """The explained share of an ideal scorer (marks first, then side A's capture); NaN without a headline.
 
-    >>> y = np.array([1, 1, 0, 0]); mark = np.array([1, 0, 0, 0]); side = np.array([1, 1, 1, 0]).astype(bool)
-    >>> round(ideal_share(y, mark, side, np.array(["a", "a", "a", "b"])), 3)
-    0.6
+    >>> y = np.array([1, 1, 1, 0, 0, 1, 0, 0, 1, 0]); mark = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    >>> side = np.arange(10) < 5  # source a is side A (3 of 5 in class 1), source b side B (2 of 5)
+    >>> round(ideal_share(y, mark, side, np.repeat(["a", "b"], 5)), 3)
+    0.405
     """
     from artifactual.analyses.decomposition import mixed_sources, within_source_auroc
     from artifactual.analyses.refit import auroc
@@ -165,7 +166,7 @@ def large_sample_share(design: VerdictDesign, seed: int, identities: int = 2000)
     mixed = mixed_sources(d.y[te], d.groups[te], d.source[te], 10)
     if h <= 0.55 or not mixed:
         return float("nan")
-    return float((h - within_source_auroc(d.y[te], score, d.source[te], mixed)[0]) / (h - 0.5))
+    return float(np.clip((h - within_source_auroc(d.y[te], score, d.source[te], mixed)[0]) / (h - 0.5), 0, 1))
 
 
 def expected_verdicts(design: VerdictDesign) -> tuple[str, ...]:

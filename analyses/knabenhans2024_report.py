@@ -173,7 +173,8 @@ def assemble(cfg, utk, lfw, split, done, todo, fair, shift, audit, rd) -> dict[s
         "fairness": {"overall": table["overall"], "attributes": table["attributes"], "gender": fair["gender"],
                      "correction": table["correction"], "config": table["config"]},
         "lfw_shift": shift,
-        "audit": {k: audit.get(k) for k in ("verdict", "verdict_reasons", "headline", "checks", "design")},
+        "audit": {k: audit.get(k) for k in ("verdict", "verdict_reasons", "headline", "checks", "design", "classes",
+                                            "decomposition")},
         "run_dir": str(rd.path),
         "provenance": {k: rd.provenance.as_dict()[k] for k in ("versions", "git_commit")},
     }

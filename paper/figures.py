@@ -136,9 +136,15 @@ FIGURES = {"roc_pr": roc_pr, "property_distributions": property_distributions, "
 
 
 def render_audit_figures(summary: dict[str, Any], out: Path) -> dict[str, str]:
-    """Draw every figure whose data exists; returns ``{name: path relative to out}``."""
+    """Draw every figure whose data exists; returns ``{name: path relative to out}``.
+
+    Beside :data:`FIGURES`, the decomposition's (:mod:`artifactual.paper.figures_decomposition`, imported
+    here because it takes ``_save`` and ``plt`` from this module): each is skipped when its part is absent.
+    """
+    from artifactual.paper.figures_decomposition import FIGURES as DECOMPOSITION_FIGURES
+
     made = {}
-    for name, fn in FIGURES.items():
+    for name, fn in {**FIGURES, **DECOMPOSITION_FIGURES}.items():
         path = fn(summary, Path(out))
         if path:
             made[name] = path

@@ -1,7 +1,7 @@
 """Figures of ``make calibrate``, drawn from ``results/calibration/summary.json`` only.
 
-``python -m artifactual.paper.figures_calibration results/calibration`` writes the three PNGs that
-the summary's ``figures`` mapping names (paths relative to the folder):
+``python -m artifactual.paper.figures_calibration results/calibration`` writes the PNGs that the
+summary's ``figures`` mapping names (paths relative to the folder):
 
 - ``fpr``: each test's pooled false-positive rate at alpha on null datasets, with its Monte Carlo
   95% interval, the target band shaded and alpha as a line; the verdict's confirmatory tests, the
@@ -9,7 +9,10 @@ the summary's ``figures`` mapping names (paths relative to the folder):
 - ``coverage``: how often each reported 95% interval held the true value (null and signal
   datasets), with its Monte Carlo interval, beside the Nadeau-Bengio interval on the same datasets;
 - ``min_size``: the false-positive rate of the probe tests the verdict reads, and their intervals'
-  coverage, by identities per class, with the audit's minimum (``min_identities``) marked.
+  coverage, by identities per class, with the audit's minimum (``min_identities``) marked;
+- only when the summary holds the verdict grid (``verdict``, analyses.calibration_verdict):
+  ``verdict_confusion``, the verdicts given in each design cell (trait x artifact x association) with
+  the right ones outlined, and ``explained_share``, the estimated share against its truth per cell.
 
 Like :mod:`artifactual.paper.figures`, these functions only draw what the analysis wrote.
 
@@ -34,6 +37,11 @@ Examples
 ['coverage', 'fpr', 'min_size']
 >>> (tmp / "figures" / "fpr.png").read_bytes()[:4]
 b'\\x89PNG'
+>>> cell = {"trait": "none", "artifact": "strong", "association": 1.0}
+>>> summary["verdict"] = {"confusion": [{**cell, "source_confound": 2, "inconclusive": 1}],
+...                       "share_by_cell": [{**cell, "n": 3, "truth": 0.9, "estimate": 0.8}]}
+>>> sorted(render_calibration_figures(summary, tmp))
+['coverage', 'explained_share', 'fpr', 'min_size', 'verdict_confusion']
 """
 
 from __future__ import annotations
@@ -264,12 +272,100 @@ def min_size_figure(s: dict[str, Any], folder: Path) -> str | None:
     return _save(fig, folder, s.get("figures", {}).get("min_size", "figures/min_size.png"))
 
 
+def _verdict_rel(s: dict[str, Any], key: str) -> str:
+    return (s.get("verdict") or {}).get("figures", {}).get(key) or s.get("figures", {}).get(key, f"figures/{key}.png")
+
+
+def verdict_confusion_figure(s: dict[str, Any], folder: Path) -> str | None:
+    """The verdict grid's confusion matrix: design cell (trait x artifact x association, sources pooled)
+    by verdict, with the count in each cell and the verdicts that are right for the cell outlined."""
+    from artifactual.analyses.calibration_verdict import ARTIFACTS, TRAITS, VerdictDesign, expected_verdicts
+    from artifactual.analyses.verdict import VERDICTS
+
+    rows = (s.get("verdict") or {}).get("confusion") or []
+    if not rows:
+        return None
+    rank = lambda r: (TRAITS.index(r["trait"]) if r["trait"] in TRAITS else 9,  # noqa: E731
+                      ARTIFACTS.index(r["artifact"]) if r["artifact"] in ARTIFACTS else 9, float(r["association"]))
+    rows = sorted(rows, key=rank)
+    counts = np.array([[int(r.get(v) or 0) for v in VERDICTS] for r in rows])
+    share = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6.6, 0.27 * len(rows) + 1.9))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1.6, aspect="auto")
+    for i, r in enumerate(rows):
+        good = expected_verdicts(VerdictDesign(r["trait"], r["artifact"], float(r["association"]), 1))
+        for j, v in enumerate(VERDICTS):
+            if v in good:  # the right answer(s) for this cell: outlined
+                ax.add_patch(plt.Rectangle((j - 0.46, i - 0.44), 0.92, 0.88, fill=False, ec=GREEN, lw=1.9))
+            if counts[i, j]:
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8.5,
+                        color="white" if share[i, j] > 0.6 else "k")
+        right = int(sum(counts[i, j] for j, v in enumerate(VERDICTS) if v in good))
+        ax.text(len(VERDICTS) - 0.35, i, f"{right}/{counts[i].sum()}", va="center", fontsize=8, color="0.3")
+    for i in range(1, len(rows)):  # a rule between traits, a finer one between artifacts
+        if rows[i]["trait"] != rows[i - 1]["trait"]:
+            ax.axhline(i - 0.5, color="k", lw=1.0)
+        elif rows[i]["artifact"] != rows[i - 1]["artifact"]:
+            ax.axhline(i - 0.5, color="0.6", lw=0.5)
+    names = [f"trait {r['trait']:<6}  artifact {r['artifact']:<6}  P {float(r['association']):.1f}" for r in rows]
+    ax.set_yticks(range(len(rows)), names, fontsize=7.5, family="monospace")
+    ax.set_xticks(range(len(VERDICTS)), [v.replace("_", " ") for v in VERDICTS], fontsize=8.5, rotation=30, ha="right")
+    ax.set_xlim(-0.5, len(VERDICTS) + 0.2)
+    ax.text(len(VERDICTS) - 0.35, -0.6, "right/n", fontsize=8, color="0.3", ha="left", va="bottom")
+    ax.tick_params(length=0)
+    ax.set_title("Which verdict the audit gives on datasets whose truth is known\n(number of datasets; green "
+                 "outline: the right verdicts; sources per class pooled)", fontsize=9.5, pad=14)
+    return _save(fig, folder, _verdict_rel(s, "verdict_confusion"))
+
+
+def explained_share_figure(s: dict[str, Any], folder: Path) -> str | None:
+    """The explained share the audit estimates against its large-sample truth, one point per design cell."""
+    v = s.get("verdict") or {}
+    cells = [r for r in v.get("share_by_cell") or [] if r.get("truth") is not None and r.get("estimate") is not None]
+    if not cells:
+        return None
+    fig, ax = plt.subplots(figsize=(5.0, 5.6))
+    lo = min(-0.05, *(min(r["truth"], r["estimate"]) for r in cells)) - 0.05
+    hi = max(1.05, *(max(r["truth"], r["estimate"]) for r in cells)) + 0.05
+    xs = np.array([lo, hi])
+    ax.fill_between(xs, xs - 0.1, xs + 0.1, color=GREEN, alpha=0.15, lw=0, label="within 0.1 of the truth")
+    ax.plot(xs, xs, color="k", lw=0.8, label="estimate = truth")
+    colours = {"none": GREY, "subtle": BLUE, "strong": RED}
+    markers = {"none": "o", "weak": "s", "strong": "^"}
+    for r in cells:
+        ax.scatter(r["truth"], r["estimate"], s=18 + 6 * float(r.get("n") or 1), color=colours.get(r["artifact"], "k"),
+                   marker=markers.get(r["trait"], "D"), edgecolor="white", lw=0.5, zorder=3)
+        if abs(r["estimate"] - r["truth"]) > 0.1:  # the cells that miss: which association
+            left = r["truth"] > hi - 0.3  # near the right edge: the label goes to the left of the point
+            ax.annotate(f"P {float(r['association']):g}", (r["truth"], r["estimate"]), xytext=(-5 if left else 5, 2),
+                        textcoords="offset points", fontsize=8, color="0.3", ha="right" if left else "left")
+    # one legend entry per colour (artifact) and per marker (trait), not per combination
+    for a, c in colours.items():
+        ax.scatter([], [], color=c, marker="o", label=f"artifact {a}")
+    for tr, m in markers.items():
+        ax.scatter([], [], color="0.2", marker=m, label=f"trait {tr}")
+    ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal")
+    ax.set_xlabel("true explained share (the model's large-sample limit)", fontsize=9)
+    ax.set_ylabel("estimated explained share\n(mean over the cell's datasets)", fontsize=9)
+    t = (v.get("targets") or {}).get("explained_share_within_0.1")
+    note = (f"datasets within 0.1: {t['k']}/{t['n']} = {t['rate']:.2f} [{t['ci'][0]:.2f}, {t['ci'][1]:.2f}]"
+            if t and t.get("n") else "")
+    ax.set_title("Is the explained share right? One point per design cell\n" + note, fontsize=9.5)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False, ncol=2,
+              title="P: P(label | source) of a cell off the band", title_fontsize=7.5)
+    ax.grid(lw=0.3, alpha=0.5)
+    return _save(fig, folder, _verdict_rel(s, "explained_share"))
+
+
 CALIBRATION_FIGURES = {"fpr": fpr_figure, "coverage": coverage_figure, "min_size": min_size_figure}
+#: Drawn only when the summary holds the verdict grid (``verdict``, analyses.calibration_verdict).
+VERDICT_FIGURES = {"verdict_confusion": verdict_confusion_figure, "explained_share": explained_share_figure}
 
 
 def render_calibration_figures(summary: dict[str, Any], folder: Path) -> dict[str, str]:
     """Draw every figure whose data the summary holds; returns ``{key: path relative to folder}``."""
-    return {key: p for key, fn in CALIBRATION_FIGURES.items() if (p := fn(summary, Path(folder)))}
+    figures = {**CALIBRATION_FIGURES, **(VERDICT_FIGURES if summary.get("verdict") else {})}
+    return {key: p for key, fn in figures.items() if (p := fn(summary, Path(folder)))}
 
 
 def main(folder: str | Path) -> int:

@@ -141,3 +141,47 @@ def test_property_direction_is_chosen_on_training_folds():
         a = bootstrap_metric(y, v, n_boot=10).estimate
         after_the_fact.append(max(a, 1 - a))
     assert abs(np.mean(ours) - 0.5) < 0.03 and np.mean(after_the_fact) > 0.54
+
+
+# -- the verdict grid (analyses.calibration_verdict): a few cells, one dataset each ---------------------
+
+VERDICT_CELLS = [
+    # (trait, artifact, association, sources per class) -> verdicts that are right
+    ("none", "none", 0.5, 1), ("strong", "none", 0.6, 2), ("weak", "none", 0.6, 1),  # no artifact: never flagged
+    ("none", "strong", 0.8, 1), ("none", "strong", 1.0, 2), ("strong", "strong", 0.8, 1),  # strong artifact >= 0.8
+    ("strong", "subtle", 1.0, 1), ("none", "subtle", 0.5, 2),
+]
+
+
+@pytest.mark.parametrize("cell", VERDICT_CELLS, ids=lambda c: "-".join(map(str, c)))
+def test_verdict_grid_cells_get_a_right_verdict(cell):
+    from artifactual.analyses.calibration_verdict import VerdictDesign, expected_verdicts, large_sample_share, run_one
+
+    design = VerdictDesign(*cell)
+    truth = large_sample_share(design, 7, identities=800)
+    row = run_one(design, 4242)
+    assert row["verdict"] in expected_verdicts(design), row
+    if design.artifact == "none":
+        assert row["verdict"] != "source_confound"
+    if design.artifact == "strong" and design.association >= 0.8:
+        assert row["verdict"] in ("source_confound", "partial_confound")
+    if np.isfinite(row["explained_share"]) and np.isfinite(truth) and design.trait != "weak":
+        assert abs(row["explained_share"] - truth) <= 0.2, (row["explained_share"], truth)
+
+
+def test_verdict_summary_tables_count_the_targets():
+    from artifactual.analyses.calibration_verdict import verdict_summary
+
+    rows = pd.DataFrame({"trait": ["none", "strong", "none", "none"], "artifact": ["none", "none", "strong", "strong"],
+                         "association": [0.5, 0.6, 0.8, 1.0], "sources_per_class": 1, "design": list("abcd"),
+                         "verdict": ["no_confound_detected", "source_confound", "source_confound", "inconclusive"],
+                         "correct": [True, False, True, False], "explained_share": [np.nan, 0.1, 0.9, np.nan],
+                         "explained_share_low": [np.nan, 0.0, 0.8, np.nan],
+                         "explained_share_high": [np.nan, 0.2, 1.0, np.nan],
+                         "truth_share": [np.nan, 0.0, 0.95, np.nan]})
+    s = verdict_summary(rows)
+    t = s["targets"]
+    assert (t["false_source_confound_no_artifact"]["k"], t["false_source_confound_no_artifact"]["n"]) == (1, 2)
+    assert not t["false_source_confound_no_artifact"]["met"]
+    assert t["flagged_strong_artifact_association_ge_0.8"]["rate"] == 0.5
+    assert t["explained_share_within_0.1"]["k"] == 2 and s["accuracy"]["k"] == 2

@@ -79,6 +79,14 @@ def _pdf_text(pdf: Path) -> str | None:
     return "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
 
 
+def _flat_text(pdf: Path) -> str:
+    """The PDF's text on one line (whitespace collapsed); skips the test when no PDF reader is installed."""
+    text = _pdf_text(pdf)
+    if text is None:
+        pytest.skip("neither pdftotext nor pypdf installed: PDF text not checked")
+    return " ".join(text.split())
+
+
 def test_builds_pdf_from_fake_results(tmp_path):
     results = _fake_results(tmp_path)
     pdf, data = _build(tmp_path, results)
@@ -173,8 +181,19 @@ def _fake_calibration(results: Path) -> Path:
     return folder
 
 
-def test_calibration_appendix_from_fake_results(tmp_path):
-    folder = _fake_calibration(tmp_path / "results")
+@pytest.fixture(scope="module")
+def calibration_folder(tmp_path_factory) -> Path:
+    """One fake results/calibration (its figures drawn once); each test copies it."""
+    return _fake_calibration(tmp_path_factory.mktemp("calibration") / "results")
+
+
+def _copy_calibration(folder: Path, results: Path) -> Path:
+    shutil.copytree(folder, results / "calibration")
+    return results / "calibration"
+
+
+def test_calibration_appendix_from_fake_results(tmp_path, calibration_folder):
+    folder = _copy_calibration(calibration_folder, tmp_path / "results")
     summary = json.loads((folder / "summary.json").read_text())
     for rel in summary["figures"].values():
         assert (folder / rel).read_bytes()[:4] == b"\x89PNG"
@@ -182,10 +201,7 @@ def test_calibration_appendix_from_fake_results(tmp_path):
     cal = data["sections"]["calibration"]
     assert cal["name"] == "calibration" and cal["datasets"] == summary["datasets"]
     assert data["figures"]["calibration"] == {k: f"calibration-{k}.png" for k in ("fpr", "coverage", "min_size")}
-    text = _pdf_text(pdf)
-    if text is None:
-        pytest.skip("neither pdftotext nor pypdf installed: PDF text not checked")
-    flat = " ".join(text.split())
+    flat = _flat_text(pdf)
     assert "Error rates of the audit" in flat
     assert "make calibrate" in flat and "results/calibration/summary.json does not exist" not in flat
     pooled = {r["test"]: r for r in summary["fpr_table"] if r["subset"] == "all designs"}
@@ -195,15 +211,13 @@ def test_calibration_appendix_from_fake_results(tmp_path):
     assert "old: fixed score permutation" in flat
     assert "Nadeau–Bengio" in flat or "Nadeau-Bengio" in flat
     assert "reports too small" in flat  # 5 identities per class is below the minimum of 10
+    assert "The verdict grid has not been run" in flat  # this summary holds no `verdict`
 
 
 def test_calibration_missing_names_the_command(tmp_path):
     pdf, data = _build(tmp_path, tmp_path / "no-results")
     assert data["sections"]["calibration"] is None
-    text = _pdf_text(pdf)
-    if text is None:
-        pytest.skip("neither pdftotext nor pypdf installed: PDF text not checked")
-    flat = " ".join(text.split())
+    flat = _flat_text(pdf)
     assert "Error rates of the audit" in flat and "make calibrate" in flat
     assert "python -m artifactual.paper.figures_calibration results/calibration" in flat
 
@@ -214,4 +228,154 @@ def test_figures_calibration_docstring_example():
     from artifactual.paper import figures_calibration
 
     result = doctest.testmod(figures_calibration, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+# ---- how much of the headline is source (summary["decomposition"], analyses.decomposition) -----------
+
+def _q(est: float, lo: float, hi: float, n: int | None = 200) -> dict:
+    return {"estimate": est, "ci": [lo, hi], **({"n": n} if n is not None else {})}
+
+
+def _decomposition(mixed: bool = True) -> dict:
+    """A made-up `decomposition` block in the shapes analyses.decomposition.summarise writes: with a
+    source holding both classes (`mixed`), or seed 000's design, where none does."""
+    levels = [{"association": a, "balanced": _q(0.75, 0.55, 0.92, 48), "same": _q(0.5 + a / 2, 0.4, 1.0, 48),
+               "reversed": _q(1.25 - a, 0.1, 0.9, 48), "inflation": _q(a - 0.5, a - 0.7, a - 0.3, None)}
+              for a in (0.5, 0.8, 1.0)]
+    swaps = [{"target_capture": t, "auroc_after": _q(0.85, 0.76, 0.92, None),
+              "auroc_change": _q(-0.08, -0.14, -0.04, None),
+              "share_removed": _q(0.19, 0.08, 0.34), "flip_rate_moved": {**_q(f, f - 0.1, f + 0.1, 88), "class": m},
+              "flip_rate_control": {**_q(0.22, 0.11, 0.35, 112), "class": t}}
+             for t, m, f in (("A: mugshot-style sources", "B: portrait sources", 0.38),
+                             ("B: portrait sources", "A: mugshot-style sources", 0.24))]
+    swap = {"status": "ok", "auroc_before": _q(0.93, 0.87, 0.98), "swaps": swaps}
+    harmonised = {"status": "ok", "auroc": _q(0.9166, 0.854, 0.979, 800)}
+    worst = swaps[0]
+    flip = {**worst["flip_rate_moved"], "target_capture": worst["target_capture"],
+            "control": worst["flip_rate_control"]}
+    if not mixed:
+        return {"table": {"harmonised": harmonised["auroc"], "counterfactual_flip_rate": flip,
+                          "explained_share": {**swaps[0]["share_removed"], "basis": "capture_swap_lower_bound"}},
+                "parts": {"within_source": {"status": "not_applicable", "reason": "no set of sources holding 2 or more "
+                                            "identities of each class holds 10 of each in all"},
+                          "controlled_confounding": {"status": "not_applicable",
+                                                     "reason": "needs two or more sources that each hold both classes"},
+                          "capture_swap": swap, "harmonised": harmonised}}
+    table = {"headline": _q(0.9171, 0.8668, 0.9675, 800), "within_source": _q(0.8041, 0.755, 0.8532, 800),
+             "gap": _q(0.1131, 0.0807, 0.1455, 800),
+             "explained_share": {**_q(0.271, 0.184, 0.358, 800), "basis": "within_source"},
+             "balanced": {**_q(0.7413, 0.5308, 0.9167, 48), "trained_at_association": 0.8},
+             "inflation_at_observed_association": {**_q(0.125, -0.114, 0.358, None), "association": 0.8},
+             "harmonised": harmonised["auroc"], "counterfactual_flip_rate": flip}
+    return {"table": table, "parts": {"within_source": {"status": "ok"},
+                                      "controlled_confounding": {"status": "ok", "levels": levels,
+                                                                 "observed_association": 0.8},
+                                      "capture_swap": swap, "harmonised": harmonised}}
+
+
+def _audit_with_decomposition(root: Path, mixed: bool) -> Path:
+    """results/goel2022 holding FAKE_SUMMARY plus a decomposition, with a small stand-in PNG for each of its
+    figures (test_decomposition_figures_are_pngs_and_skip_missing_parts draws the real ones)."""
+    results = _fake_results(root, {**FAKE_SUMMARY, "decomposition": _decomposition(mixed)})
+    section = results / "goel2022"
+    summary = json.loads((section / "summary.json").read_text())
+    keys = ("decomposition", "capture_swap") + (("confounding_curve",) if mixed else ())
+    summary["figures"] = {k: "figures/roc_pr.png" for k in keys}
+    (section / "summary.json").write_text(json.dumps(summary))
+    return results
+
+
+def test_decomposition_figures_are_pngs_and_skip_missing_parts(tmp_path):
+    from artifactual.paper.figures import render_audit_figures
+    from artifactual.paper.figures_decomposition import FIGURES
+
+    curve = {"fpr": [0, 1], "tpr": [0, 1], "tpr_low": [0, 1], "tpr_high": [0, 1], "recall": [0, 1],
+             "precision": [1, 0.5], "precision_low": [1, 0.5], "precision_high": [1, 0.5]}
+    headline = {"auroc": 0.912, "auroc_ci": [0.88, 0.94],
+                "models": [{**FAKE_SUMMARY["headline"]["models"][0], "curves": {"roc": curve, "pr": curve}}]}
+    base = {**FAKE_SUMMARY, "classes": {"0": "B: portrait sources", "1": "A: mugshot-style sources"},
+            "headline": headline}
+    made = render_audit_figures({**base, "decomposition": _decomposition(mixed=True)}, tmp_path)
+    assert {"decomposition", "confounding_curve", "capture_swap"} <= set(made)  # registered beside the others
+    for key in ("decomposition", "confounding_curve", "capture_swap"):
+        png = tmp_path / made[key]
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(png) as im:
+            im.verify()
+            assert min(im.size) > 200
+    seed000 = {**base, "decomposition": _decomposition(mixed=False)}
+    assert FIGURES["confounding_curve"](seed000, tmp_path / "s") is None  # not applicable: no figure
+    for fn in FIGURES.values():  # a summary written before the decomposition: none of them
+        assert fn(base, tmp_path / "bare") is None
+    assert not (tmp_path / "s").exists() and not (tmp_path / "bare").exists()
+
+
+def test_paper_shows_the_decomposition(tmp_path):
+    pdf, data = _build(tmp_path, _audit_with_decomposition(tmp_path, mixed=True))
+    assert set(data["figures"]["goel2022"]) == {"decomposition", "confounding_curve", "capture_swap"}
+    flat = _flat_text(pdf)
+    assert "How much of the headline is source?" in flat
+    assert "0.804 [0.755, 0.853]" in flat and "0.271 [0.184, 0.358]" in flat  # within-source row, share row
+    assert "The source explains 27% [18%, 36%]" in flat
+    assert "Controlled confounding (as Zech" in flat and "The capture swap (after DeGrave" in flat  # figure captions
+    assert flat.count("The capture swap (after DeGrave") == 1  # shown once, in its subsection, not again
+
+
+def test_paper_says_why_a_part_is_missing(tmp_path):
+    pdf, _ = _build(tmp_path, _audit_with_decomposition(tmp_path, mixed=False))
+    flat = _flat_text(pdf)
+    assert "the label cannot be told apart from the source" in flat
+    assert "the capture swap’s lower bound" in flat.replace("'", "’") and "19% [8%, 34%]" in flat
+    assert "Controlled confounding was not computed (not applicable): needs two or more sources" in flat
+
+
+def test_paper_without_decomposition_says_so(tmp_path):
+    pdf, _ = _build(tmp_path, _fake_results(tmp_path))  # FAKE_SUMMARY predates the decomposition
+    flat = _flat_text(pdf)
+    assert "How much of the headline is source?" in flat and "holds no decomposition" in flat
+    assert "The verdict grid has not been run" in flat
+
+
+# ---- the verdict on a grid of known truths (summary["verdict"], analyses.calibration_verdict) --------
+
+def test_verdict_grid_figures_and_appendix(tmp_path, calibration_folder):
+    import pandas as pd
+
+    from artifactual.analyses.calibration_verdict import VerdictDesign, expected_verdicts, verdict_summary
+    from artifactual.paper import figures_calibration
+
+    rows = []
+    for i, (trait, artifact, assoc) in enumerate([(t, a, p) for t in ("none", "strong") for a in ("none", "strong")
+                                                  for p in (0.5, 1.0)] * 2):
+        d = VerdictDesign(trait, artifact, assoc, 1)
+        verdict = expected_verdicts(d)[0] if i != 3 else "partial_confound"  # one wrong verdict
+        share = np.nan if assoc == 1.0 else 0.1 * (artifact == "strong")
+        rows.append({"trait": trait, "artifact": artifact, "association": assoc, "sources_per_class": 1,
+                     "design": d.name, "seed": i, "verdict": verdict, "correct": verdict in expected_verdicts(d),
+                     "explained_share": share + 0.05 * (i % 2), "explained_share_low": share - 0.1,
+                     "explained_share_high": share + 0.2, "truth_share": share})
+    folder = _copy_calibration(calibration_folder, tmp_path / "results")
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["verdict"] = json.loads(json.dumps(verdict_summary(pd.DataFrame(rows)), default=float))
+    summary["figures"].update(summary["verdict"]["figures"])
+    made = figures_calibration.render_calibration_figures(summary, folder)
+    assert {"verdict_confusion", "explained_share"} <= set(made)
+    for key in ("verdict_confusion", "explained_share"):
+        assert (folder / made[key]).read_bytes()[:4] == b"\x89PNG"
+    (folder / "summary.json").write_text(json.dumps(summary))
+    pdf, data = _build(tmp_path, tmp_path / "results")
+    assert {"verdict_confusion", "explained_share"} <= set(data["figures"]["calibration"])
+    flat = _flat_text(pdf)
+    assert "The verdict on a grid of known truths" in flat and "The verdict grid has not been run" not in flat
+    assert "15 of 16 datasets got a right verdict" in flat
+    assert "No artifact: called source_confound" in flat
+
+
+def test_figures_decomposition_docstring_example():
+    import doctest
+
+    from artifactual.paper import figures_decomposition
+
+    result = doctest.testmod(figures_decomposition, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
