@@ -151,10 +151,16 @@ def render_audit_figures(summary: dict[str, Any], out: Path) -> dict[str, str]:
     return made
 
 
-def main(folder: str) -> int:  # python -m artifactual.paper.figures results/goel2022
+def main(folder: str) -> int:
+    """``python -m artifactual.paper.figures results/goel2022``: redraw an audit's figures from its
+    summary.json (e.g. after a figure was added) and record them in summary.json and summary.md."""
+    from artifactual.analyses.audit import write_summary
+
     out = Path(folder)
     s = json.loads((out / "summary.json").read_text())
-    print(render_audit_figures(s, out))
+    s["figures"] = render_audit_figures(s, out)
+    write_summary(s, out)
+    print(s["figures"])
     return 0
 
 
@@ -217,3 +223,9 @@ FPT_FIGURES = {"encrypted_examples": encrypted_examples, "learning_curves": lear
 
 def render_fpt_figures(summary: dict[str, Any], out: Path) -> dict[str, str]:
     return {name: p for name, fn in FPT_FIGURES.items() if (p := fn(summary, Path(out)))}
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1]))
