@@ -56,7 +56,7 @@ import numpy as np
 from artifactual.paper.figures import plt
 
 #: The verdict's confirmatory family (analyses.verdict.CONFIRMATORY), in the order the figures list it.
-VERDICT_FAMILY = ("label_source_association", "label_learnable", "image_properties", "face_removed", "blur_ablation")
+VERDICT_FAMILY = ("label_source_association", "label_learnable", "capture_properties", "face_removed_dilated")
 POOLED = "all designs"
 BLUE, GREEN, RED, ORANGE, GREY = "tab:blue", "tab:green", "tab:red", "tab:orange", "0.45"
 

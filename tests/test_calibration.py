@@ -38,8 +38,8 @@ def null_pvalues() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("test", ["label_source_association", "label_learnable", "image_properties", "face_removed",
-                                  "blur_ablation"])
+@pytest.mark.parametrize("test", ["label_source_association", "label_learnable", "capture_properties",
+                                  "face_removed_dilated", "image_properties", "face_removed", "blur_ablation"])
 def test_confirmatory_false_positive_rate(null_pvalues, test):
     p = null_pvalues.loc[null_pvalues["test"] == test, "p"].to_numpy()
     assert len(p) == N_DATASETS
