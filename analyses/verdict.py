@@ -104,7 +104,9 @@ def decide(checks: list[CheckResult], n_sources: int, decomposition: dict[str, A
             return "hidden_capture_difference", [
                 "one source was declared, but capture properties with no face in them predict the label ("
                 + _row(by["capture_properties"]) + "): the images may come from several captures, which the audit "
-                "cannot separate; declare the real sources (camera, archive, year) and audit again"]
+                "cannot separate; declare the real sources (camera, archive, year, event) and audit again"] + (
+                [f"for scale: the images themselves give {_row(lrn)}"] if lrn is not None and lrn.counts_for_verdict()
+                else [])
         return "no_confound_detected", ["one source was declared and its capture properties do not predict the label ("
                                         + no_e + ")"]
     H = table.get("headline")

@@ -102,7 +102,9 @@ def test_audit_on_utkface_gender_one_source_is_not_a_confound(real_data_root, tm
 
 @pytest.mark.realdata
 def test_audit_on_lfw_smiling_one_source_is_not_a_confound(real_data_root, tmp_path):
-    """LFW smiling (a real signal, one source): not a source confound."""
+    """LFW smiling (a real signal, one declared source): not a source confound. LFW's news photos come from
+    thousands of events, so the background outside the face may predict smiling a little (AUROC about 0.6):
+    then the verdict says the one "source" may be several captures, and gives the images' AUROC for scale."""
     import shutil
 
     labels = pd.read_csv(real_data_root / "lfw" / "labels.tsv", sep="\t", dtype=str, keep_default_na=False)
@@ -117,4 +119,8 @@ def test_audit_on_lfw_smiling_one_source_is_not_a_confound(real_data_root, tmp_p
     assert main(["audit", "--manifest", str(tmp_path / "m.csv"), "--label", "smiling", "--source", "source",
                  "--identity", "person", "--out", str(out), "--no-progress", "--models", "pixel_logreg"]) == 0
     s = json.loads((out / "summary.json").read_text())
-    assert s["verdict"] == "no_confound_detected"
+    assert s["verdict"] in ("no_confound_detected", "hidden_capture_difference"), s["verdict_reasons"]
+    checks = {c["name"]: c for c in s["checks"]}
+    if s["verdict"] == "hidden_capture_difference":
+        assert checks["capture_properties"]["estimate"] < checks["label_learnable"]["estimate"] - 0.2
+        assert any("for scale" in r for r in s["verdict_reasons"])
