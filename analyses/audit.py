@@ -259,7 +259,7 @@ def audit_in_memory(d: AuditData, cfg: AuditConfig, names: list[str] | None = No
         head.pop("_scores")
     else:
         head = {"name": "not run", "auroc": float("nan")}
-    decomposition = summarise({p: PARTS[p](d, cfg, h) for p in parts})
+    decomposition = summarise({p: PARTS[p](d, cfg, h) for p in parts}, checks)
     best, verdict, reasons = finalize(checks, [head], len(set(d.source)), decomposition)
     best["decomposition"] = decomposition
     return verdict, reasons, checks, best
@@ -272,7 +272,7 @@ def collect_summary(run: AuditRun, d: AuditData, rd: RunDir) -> dict[str, Any]:
     models = (units["headline"]["models"] if "headline" in units  # run folders written before 2026-11-23
               else [m for name in run.headline.models for m in units[f"headline:{name}"]["models"]])
     decomposition = summarise({p: units[f"decomposition:{p}"]["result"] for p in PARTS
-                               if f"decomposition:{p}" in units})
+                               if f"decomposition:{p}" in units}, checks)
     best, verdict, reasons = finalize(checks, models, len(set(d.source)), decomposition)
     names = run.class_names or d.label_values
     counts = pd.DataFrame({"source": d.source, "y": d.y}).groupby(["source", "y"]).size()

@@ -417,9 +417,15 @@ PARTS: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
-def summarise(parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+#: Checks shown in the decomposition table beside the parts: the label from the source alone (b) and the
+#: source-specific evidence (c): capture properties, the dilated face removed, the source within each class.
+SOURCE_ROWS = ("label_from_source_alone", "capture_properties", "face_removed_dilated")
+
+
+def summarise(parts: dict[str, dict[str, Any]], checks: list | None = None) -> dict[str, Any]:
     """The ``decomposition`` block of summary.json: every part, and the headline, within-source, balanced,
-    harmonised, counterfactual flip rate and explained share side by side (each estimate, interval, n).
+    harmonised, counterfactual flip rate and explained share side by side (each estimate, interval, n),
+    with the source-only rows of ``checks`` (:data:`SOURCE_ROWS`, the source predictable within a class).
 
     The explained share comes from the within-source comparison where a source holds both classes;
     otherwise it is the lower bound that the capture swap gives (the largest share of the held-out AUROC
@@ -430,6 +436,9 @@ def summarise(parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
     sw = parts.get("capture_swap", {})
     hm = parts.get("harmonised", {})
     table: dict[str, Any] = {}
+    for c in checks or []:
+        if c.status == "ok" and (c.name in SOURCE_ROWS or c.name.startswith("source_predictability_within_class")):
+            table[c.name] = {"estimate": c.estimate, "ci": [c.ci_low, c.ci_high], "n": c.n}
     if ws.get("status") == "ok":
         table.update(headline=ws["headline"], within_source=ws["within_source"], gap=ws["gap"],
                      explained_share=ws["explained_share"])

@@ -139,7 +139,11 @@ _ROWS = (("headline", "headline model, identity-grouped CV (folds stratified by 
          ("balanced", "retrained at the data's association, tested on a source-balanced set"),
          ("inflation_at_observed_association", "same-association minus balanced test AUROC"),
          ("harmonised", "retrained and tested at the common capture floor"),
-         ("counterfactual_flip_rate", "predictions that flip when a class is given the other's capture"))
+         ("counterfactual_flip_rate", "predictions that flip when a class is given the other's capture"),
+         ("label_from_source_alone", "the label from the source alone (each source's class rate)"),
+         ("capture_properties", "the label from capture properties with no face in them"),
+         ("face_removed_dilated", "the label from the photo with face, hair, ears and jaw blacked out"))
+_WITHIN_CLASS = "source_predictability_within_class_"
 
 
 def _decomposition_lines(dec: dict[str, Any] | None) -> list[str]:
@@ -157,7 +161,9 @@ def _decomposition_lines(dec: dict[str, Any] | None) -> list[str]:
     table, parts = dec.get("table", {}), dec.get("parts", {})
     out = ["## How much of the headline is source?", "", "| quantity | estimate [95% CI] | n | what it is |",
            "|---|---|---:|---|"]
-    for key, what in _ROWS:
+    within_class = [(k, f"the source told apart inside class {k[len(_WITHIN_CLASS):]}") for k in table
+                    if k.startswith(_WITHIN_CLASS)]
+    for key, what in (*_ROWS, *within_class):
         q = table.get(key)
         if q:
             extra = (f" (basis: {q['basis']})" if q.get("basis") else "") + (

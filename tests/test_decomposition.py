@@ -103,7 +103,9 @@ def test_four_single_class_sources_per_class_with_an_artifact_are_a_source_confo
     assert sorted(set(d.source)) == [f"s{i}" for i in range(8)]
     verdict, reasons, _, head = audit_in_memory(d, CFG, VERDICT_CHECKS, with_headline=False)
     assert verdict == "source_confound", reasons
-    assert head["decomposition"]["table"] == {}  # no source holds both classes: no within-source number
+    table = head["decomposition"]["table"]
+    assert "within_source" not in table and "explained_share" not in table  # no source holds both classes
+    assert table["label_from_source_alone"]["estimate"] == pytest.approx(1.0) and "capture_properties" in table
 
 
 def test_a_capture_difference_hidden_in_one_declared_source():
