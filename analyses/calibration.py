@@ -342,7 +342,7 @@ def calibrate(out: Path, full: bool = True, data_root: Path | None = None, worke
     frame.to_csv(out / "datasets.csv", index=False)
     from artifactual.analyses.calibration_verdict import calibrate_verdict
 
-    calibrate_verdict(out, per_cell=1 if not full else 3, workers=workers, quick=not full, log=log)
+    calibrate_verdict(out, per_cell=1 if not full else 3, workers=workers, quick=not full, log=log, data_root=data_root)
     summary = summarise(frame, out, seconds=round(time.perf_counter() - t0, 1), real_data=data_root is not None)
     log(f"calibration: done in {summary['seconds']:.0f} s")
     return summary
@@ -409,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.verdict_only:
         from artifactual.analyses.calibration_verdict import calibrate_verdict
 
-        calibrate_verdict(Path(args.out), per_cell=1 if args.quick else 3, workers=args.workers, quick=args.quick)
+        calibrate_verdict(Path(args.out), per_cell=1 if args.quick else 3, workers=args.workers, quick=args.quick,
+                          data_root=root)
     if args.summarise_only or args.verdict_only:
         rows = Path(args.out) / "datasets.csv"
         if not rows.is_file():

@@ -50,11 +50,12 @@ class VerdictDesign:
     association: float
     sources_per_class: int
     identities: int = 120
+    kind: str = "synthetic"  # or "real_utkface": UTKFace faces, trait = the annotated gender, "none" = random labels
 
     @property
     def name(self) -> str:
-        return (f"trait-{self.trait}_artifact-{self.artifact}_assoc{self.association:g}_src{self.sources_per_class}"
-                f"_ids{self.identities}")
+        return (f"{self.kind}_trait-{self.trait}_artifact-{self.artifact}_assoc{self.association:g}"
+                f"_src{self.sources_per_class}_ids{self.identities}")
 
 
 def _portraits(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -93,7 +94,24 @@ def _artifact(x: np.ndarray, kind: str) -> tuple[np.ndarray, bytes | None]:
     return np.repeat(out[..., None], 3, axis=2), data
 
 
-def verdict_dataset(design: VerdictDesign, rng: np.random.Generator, with_properties: bool = True):
+def real_pool(data_root) -> dict[str, np.ndarray]:
+    """UTKFace's aligned face crops with a gender label, as RGB ``SIDE`` x ``SIDE`` arrays (no face detection:
+    the crops are faces), and the gender. Each UTKFace image is its own person (no identities are given)."""
+    from artifactual.replication.data import load_dataset
+    from artifactual.replication.preprocess import Goel2022Preprocess, preprocess_dataset
+
+    ds = load_dataset("utkface", data_root=data_root, progress=False)
+    t = ds.table
+    sub = ds.subset(np.flatnonzero((t["status"] == "ok") & t["gender"].notna()))
+    pp = preprocess_dataset(sub, Goel2022Preprocess(detect_face=False, crop_face=False, ellipse_mask=False,
+                                                    greyscale=False, size=SIDE), workers=1, progress=False)
+    ok = (pp.table["array_row"] >= 0).to_numpy()
+    raw = np.asarray(pp.arrays)[pp.table.loc[ok, "array_row"].to_numpy()]
+    return {"raw": raw.astype(np.uint8), "gender": pp.table.loc[ok, "gender"].astype(int).to_numpy()}
+
+
+def verdict_dataset(design: VerdictDesign, rng: np.random.Generator, with_properties: bool = True,
+                    pool: dict[str, np.ndarray] | None = None):
     """One dataset of the grid: AuditData (face boxes known), each image's mark and side-A flag.
 
     >>> d, mark, side_a = verdict_dataset(VerdictDesign("strong", "strong", 0.8, 2, 40), np.random.default_rng(0))
@@ -105,21 +123,31 @@ def verdict_dataset(design: VerdictDesign, rng: np.random.Generator, with_proper
     from artifactual.replication.preprocess import Goel2022Preprocess
 
     n_id, k = design.identities, 2 * design.sources_per_class
-    src_id = rng.permutation(np.arange(n_id) % k)
-    side_a = src_id < design.sources_per_class
-    y_id = (rng.random(n_id) < np.where(side_a, design.association, 1 - design.association)).astype(int)
-    share = 0.6 if design.trait == "strong" else 1.0
-    mark_id = (y_id == 1) & (rng.random(n_id) < share) & (design.trait != "none")
+    if pool is not None:  # real faces: one photo per person; the sides are assigned given the label
+        pick = np.concatenate([rng.choice(np.flatnonzero(pool["gender"] == g), n_id // 2, replace=False) for g in (0, 1)])
+        y_id = np.repeat([0, 1], n_id // 2) if design.trait != "none" else rng.permutation(np.repeat([0, 1], n_id // 2))
+        side_a = rng.random(n_id) < np.where(y_id == 1, design.association, 1 - design.association)
+        src_id = np.where(side_a, 0, design.sources_per_class) + rng.integers(0, design.sources_per_class, n_id)
+        mark_id = np.zeros(n_id, bool)
+        pid = np.arange(n_id)
+        raw = pool["raw"][pick].copy()
+    else:
+        src_id = rng.permutation(np.arange(n_id) % k)
+        side_a = src_id < design.sources_per_class
+        y_id = (rng.random(n_id) < np.where(side_a, design.association, 1 - design.association)).astype(int)
+        share = 0.6 if design.trait == "strong" else 1.0
+        mark_id = (y_id == 1) & (rng.random(n_id) < share) & (design.trait != "none")
+        pid = np.repeat(np.arange(n_id), 2)
+        raw = _portraits(len(pid), rng)
     depth = 150.0 if design.trait == "strong" else 5.0
-    pid = np.repeat(np.arange(n_id), 2)
-    raw = _portraits(len(pid), rng)
     encoded: list[bytes | None] = [None] * len(pid)
     for i, p in enumerate(pid):
         if mark_id[p]:
             raw[i] = _mark(raw[i], depth)
         if design.artifact != "none" and side_a[p]:
             raw[i], encoded[i] = _artifact(raw[i], design.artifact)
-    box = (SIDE // 2 - SIDE // 3, 2, 2 * (SIDE // 3), SIDE - 4)
+    # synthetic: the drawn face ellipse's box; UTKFace crops: the face fills the middle ~70% of the crop
+    box = (SIDE // 2 - SIDE // 3, 2, 2 * (SIDE // 3), SIDE - 4) if pool is None else (4, 3, SIDE - 8, SIDE - 6)
     boxes = np.tile(box, (len(pid), 1))
     pp = Goel2022Preprocess(detect_face=False, size=SIDE, crop_face=False)
     d = AuditData(X=pipeline_from_raw(raw, boxes, pp), raw=raw, boxes=boxes, y=y_id[pid],
@@ -149,7 +177,8 @@ def ideal_share(y: np.ndarray, mark: np.ndarray, side_a: np.ndarray, source: np.
     return float((h - within_source_auroc(y, score, source, mixed)[0]) / (h - 0.5))
 
 
-def large_sample_share(design: VerdictDesign, seed: int, identities: int = 2000) -> float:
+def large_sample_share(design: VerdictDesign, seed: int, identities: int = 2000,
+                       pool: dict[str, np.ndarray] | None = None) -> float:
     """The explained share the headline model converges to: one dataset of the design with ``identities``
     people, the model trained on half of them and H and W measured on the other half (NaN without a headline).
     The truth the grid's estimates are compared with (the ideal scorer's share is reported beside it)."""
@@ -158,7 +187,9 @@ def large_sample_share(design: VerdictDesign, seed: int, identities: int = 2000)
     from artifactual.analyses.decomposition import headline_factory, mixed_sources, within_source_auroc
     from artifactual.analyses.refit import auroc
 
-    d, _, _ = verdict_dataset(replace(design, identities=identities), np.random.default_rng(seed), False)
+    if pool is not None:  # as many people as UTKFace's smaller gender allows
+        identities = min(identities, 2 * int(np.bincount(pool["gender"]).min()))
+    d, _, _ = verdict_dataset(replace(design, identities=identities), np.random.default_rng(seed), False, pool)
     test = np.random.default_rng(seed + 1).permutation(identities)[: identities // 2]
     te = np.isin(d.groups.astype(int), test)
     score = headline_factory(d.X, seed)().fit(d.X[~te], d.y[~te]).predict_score(d.X[te])
@@ -180,12 +211,13 @@ def expected_verdicts(design: VerdictDesign) -> tuple[str, ...]:
     return ("partial_confound", "source_confound")
 
 
-def run_one(design: VerdictDesign, seed: int, truth: float = float("nan")) -> dict[str, Any]:
+def run_one(design: VerdictDesign, seed: int, truth: float = float("nan"),
+            pool: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Audit one dataset of ``design`` and return its row (verdict, truth, estimates)."""
     from artifactual.analyses.audit import HeadlineConfig, audit_in_memory
     from artifactual.analyses.audit_data import AuditConfig
 
-    d, mark, side_a = verdict_dataset(design, np.random.default_rng(seed))
+    d, mark, side_a = verdict_dataset(design, np.random.default_rng(seed), pool=pool)
     cfg = AuditConfig(raw_side=SIDE, n_boot=200, n_perm=500, repeats=2, interval_draws=30, folds=5, seed=seed)
     head = HeadlineConfig(models=("pixel_logreg",), cv_repeats=2, interval_draws=20)
     verdict, _, checks, best = audit_in_memory(d, cfg, list(CHECKS_READ), headline=head,
@@ -211,13 +243,28 @@ def grid(per_cell: int, quick: bool = False) -> list[tuple[VerdictDesign, int]]:
     return [(c, 90_000 + 1000 * i + r) for i, c in enumerate(cells) for r in range(per_cell)]
 
 
-def run_grid(per_cell: int = 3, workers: int = 2, quick: bool = False) -> pd.DataFrame:
+def real_grid(per_cell: int) -> list[tuple[VerdictDesign, int]]:
+    """Real faces (UTKFace): trait none (random labels) or gender, no / subtle / strong artifact, one source
+    per side, association 0.5 / 0.8 / 1.0 (the ideal scorer's share needs a mark, so it is NaN here)."""
+    cells = [VerdictDesign(t, a, p, 1, kind="real_utkface")
+             for t, a, p in itertools.product(("none", "strong"), ARTIFACTS, (0.5, 0.8, 1.0))]
+    return [(c, 95_000 + 1000 * i + r) for i, c in enumerate(cells) for r in range(per_cell)]
+
+
+def run_grid(per_cell: int = 3, workers: int = 2, quick: bool = False, data_root=None) -> pd.DataFrame:
+    """The synthetic grid and, with a ``data_root`` holding UTKFace, the real-face grid."""
     from joblib import Parallel, delayed
 
-    jobs = grid(per_cell, quick)
-    cells = list(dict.fromkeys(d for d, _ in jobs))
-    truths = dict(zip(cells, Parallel(n_jobs=workers)(delayed(large_sample_share)(c, 7) for c in cells)))
-    return pd.DataFrame(Parallel(n_jobs=workers, batch_size=2)(delayed(run_one)(d, s, truths[d]) for d, s in jobs))
+    jobs = [(d, s, None) for d, s in grid(per_cell, quick)]
+    pool = real_pool(data_root) if data_root is not None else None
+    if pool is not None:
+        jobs += [(d, s, pool) for d, s in real_grid(max(1, per_cell - 1))]
+    cells = list(dict.fromkeys((d, id(p)) for d, _, p in jobs))
+    pools = {id(p): p for _, _, p in jobs}
+    truths = dict(zip(cells, Parallel(n_jobs=workers)(delayed(large_sample_share)(c, 7, pool=pools[k])
+                                                      for c, k in cells)))
+    return pd.DataFrame(Parallel(n_jobs=workers, batch_size=2)(
+        delayed(run_one)(d, s, truths[(d, id(p))], p) for d, s, p in jobs))
 
 
 def verdict_tables(rows: pd.DataFrame) -> dict[str, Any]:
@@ -245,13 +292,17 @@ def verdict_tables(rows: pd.DataFrame) -> dict[str, Any]:
     covered = (ok["explained_share_low"] <= ok["truth_share"]) & (ok["truth_share"] <= ok["explained_share_high"])
     targets["explained_share_within_0.1"] = {**rate(pd.Series(True, index=ok.index), err.abs() <= 0.1),
                                              "target": "share within 0.1 of the truth"}
-    share_by = (ok.assign(error=err, covered=covered).groupby(["trait", "artifact", "association"])
+    if "kind" not in rows.columns:
+        rows = rows.assign(kind="synthetic")
+        ok = ok.assign(kind="synthetic")
+    share_by = (ok.assign(error=err, covered=covered).groupby(["kind", "trait", "artifact", "association"])
                 .agg(n=("error", "size"), mean_error=("error", "mean"), mean_abs_error=("error", lambda e: e.abs().mean()),
                      coverage=("covered", "mean"), truth=("truth_share", "mean"), estimate=("explained_share", "mean"))
                 .reset_index())
-    confusion = pd.crosstab([rows["trait"], rows["artifact"], rows["association"]], rows["verdict"])
+    confusion = pd.crosstab([rows["kind"], rows["trait"], rows["artifact"], rows["association"]], rows["verdict"])
     return {"targets": targets, "share_by_cell": share_by, "confusion": confusion,
-            "accuracy": rate(pd.Series(True, index=rows.index), rows["correct"])}
+            "accuracy": rate(pd.Series(True, index=rows.index), rows["correct"]),
+            "accuracy_by_kind": {k: rate(rows["kind"] == k, rows["correct"]) for k in sorted(set(rows["kind"]))}}
 
 
 def verdict_summary(rows: pd.DataFrame) -> dict[str, Any]:
@@ -264,20 +315,22 @@ def verdict_summary(rows: pd.DataFrame) -> dict[str, Any]:
            "real_trait_no_artifact_association_le_0.6_called_source_confound": lambda r: r <= 0.05}
     targets = {k: {**v, "met": bool(met[k](v["rate"])) if k in met else None} for k, v in t["targets"].items()}
     return {"datasets": int(len(rows)), "cells": int(rows["design"].nunique()), "targets": targets,
-            "accuracy": t["accuracy"], "confusion": conf.to_dict("records"),
+            "accuracy": t["accuracy"], "accuracy_by_kind": t["accuracy_by_kind"], "confusion": conf.to_dict("records"),
             "share_by_cell": t["share_by_cell"].to_dict("records"),
             "verdict_counts": rows["verdict"].value_counts().to_dict(),
             "figures": {"verdict_confusion": "figures/verdict_confusion.png", "explained_share": "figures/explained_share.png"}}
 
 
-def calibrate_verdict(out, per_cell: int = 3, workers: int = 2, quick: bool = False, log=print) -> pd.DataFrame:
+def calibrate_verdict(out, per_cell: int = 3, workers: int = 2, quick: bool = False, log=print,
+                      data_root=None) -> pd.DataFrame:
     """Run the grid and write ``verdict_datasets.csv`` (``calibration.summarise`` reads it)."""
     import time
     from pathlib import Path
 
     t0 = time.perf_counter()
-    log(f"calibration: verdict grid, {len(grid(per_cell, quick))} datasets on {workers} workers")
-    rows = run_grid(per_cell, workers, quick)
+    real = f" + {len(real_grid(max(1, per_cell - 1)))} of real UTKFace faces" if data_root is not None else ""
+    log(f"calibration: verdict grid, {len(grid(per_cell, quick))} synthetic datasets{real} on {workers} workers")
+    rows = run_grid(per_cell, workers, quick, data_root)
     rows["seconds_total"] = round(time.perf_counter() - t0, 1)
     Path(out).mkdir(parents=True, exist_ok=True)
     rows.to_csv(Path(out) / "verdict_datasets.csv", index=False)

@@ -285,7 +285,7 @@ def verdict_confusion_figure(s: dict[str, Any], folder: Path) -> str | None:
     rows = (s.get("verdict") or {}).get("confusion") or []
     if not rows:
         return None
-    rank = lambda r: (TRAITS.index(r["trait"]) if r["trait"] in TRAITS else 9,  # noqa: E731
+    rank = lambda r: (r.get("kind", "synthetic") != "synthetic", TRAITS.index(r["trait"]) if r["trait"] in TRAITS else 9,  # noqa: E731
                       ARTIFACTS.index(r["artifact"]) if r["artifact"] in ARTIFACTS else 9, float(r["association"]))
     rows = sorted(rows, key=rank)
     counts = np.array([[int(r.get(v) or 0) for v in VERDICTS] for r in rows])
@@ -303,11 +303,12 @@ def verdict_confusion_figure(s: dict[str, Any], folder: Path) -> str | None:
         right = int(sum(counts[i, j] for j, v in enumerate(VERDICTS) if v in good))
         ax.text(len(VERDICTS) - 0.35, i, f"{right}/{counts[i].sum()}", va="center", fontsize=8, color="0.3")
     for i in range(1, len(rows)):  # a rule between traits, a finer one between artifacts
-        if rows[i]["trait"] != rows[i - 1]["trait"]:
+        if rows[i]["trait"] != rows[i - 1]["trait"] or rows[i].get("kind") != rows[i - 1].get("kind"):
             ax.axhline(i - 0.5, color="k", lw=1.0)
         elif rows[i]["artifact"] != rows[i - 1]["artifact"]:
             ax.axhline(i - 0.5, color="0.6", lw=0.5)
-    names = [f"trait {r['trait']:<6}  artifact {r['artifact']:<6}  P {float(r['association']):.1f}" for r in rows]
+    names = [("real " if r.get("kind", "synthetic") != "synthetic" else "") +
+             f"trait {r['trait']:<6}  artifact {r['artifact']:<6}  P {float(r['association']):.1f}" for r in rows]
     ax.set_yticks(range(len(rows)), names, fontsize=7.5, family="monospace")
     ax.set_xticks(range(len(VERDICTS)), [v.replace("_", " ") for v in VERDICTS], fontsize=8.5, rotation=30, ha="right")
     ax.set_xlim(-0.5, len(VERDICTS) + 0.2)

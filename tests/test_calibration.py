@@ -185,3 +185,17 @@ def test_verdict_summary_tables_count_the_targets():
     assert not t["false_source_confound_no_artifact"]["met"]
     assert t["flagged_strong_artifact_association_ge_0.8"]["rate"] == 0.5
     assert t["explained_share_within_0.1"]["k"] == 2 and s["accuracy"]["k"] == 2
+
+
+def test_real_face_cells_assign_sources_given_the_label():
+    """The real-face grid's design on a stand-in pool: gender is the label, the side follows it at the association."""
+    from artifactual.analyses.calibration_verdict import SIDE, VerdictDesign, verdict_dataset
+
+    rng = np.random.default_rng(0)
+    pool = {"raw": rng.integers(0, 255, (300, SIDE, SIDE, 3)).astype(np.uint8), "gender": np.repeat([0, 1], 150)}
+    d, mark, side_a = verdict_dataset(VerdictDesign("strong", "strong", 1.0, 2, 80, "real_utkface"), rng, pool=pool)
+    assert d.n == 80 and np.bincount(d.y).tolist() == [40, 40] and not mark.any()
+    assert set(d.source[d.y == 1]) <= {"s0", "s1"} and set(d.source[d.y == 0]) <= {"s2", "s3"}
+    assert side_a[d.y == 1].all() and d.properties["jpeg_quality"].notna().sum() == 40  # side A re-encoded
+    d, _, _ = verdict_dataset(VerdictDesign("strong", "none", 0.5, 1, 80, "real_utkface"), rng, pool=pool)
+    assert 0.2 < np.mean(d.source[d.y == 1] == "s0") < 0.8 and d.properties["jpeg_quality"].isna().all()
