@@ -135,7 +135,8 @@ def blur_ablation(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     return [CheckResult.from_probe(
         "blur_ablation", "auroc", r,
         f"after a Gaussian blur of sigma {sigma:.1f} px ({cfg.blur_sigma_fraction:.0%} of the side), which erases facial "
-        f"morphology, AUROC is {fmt(r)} (Leuner 2019 kept 63%/72% accuracy on heavily blurred faces)",
+        f"detail but keeps the face's coarse shape and shading, AUROC is {fmt(r)} (Leuner 2019 kept 63%/72% accuracy "
+        "on heavily blurred faces)",
         min_identities=cfg.min_identities, sigma_px=sigma)]
 
 
