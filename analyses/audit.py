@@ -38,7 +38,7 @@ from artifactual.replication.runs import RunDir, atomic_write_json, atomic_write
 #: Version of the battery's definitions (which checks exist, their roles and what the verdict reads). It is
 #: part of every run's config, so a run folder written under other definitions (named by the config's hash)
 #: is never resumed into this one.
-BATTERY = "2026-11-23: source-specific evidence and the headline's decomposition"
+BATTERY = "2026-11-24: source-specific evidence and the headline's decomposition"
 
 
 @dataclass(frozen=True)
