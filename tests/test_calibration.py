@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from artifactual.analyses.calibration import Design, _views, synthetic_faces, tables, wilson
+from artifactual.analyses.calibration import VERDICT_TESTS, Design, _views, synthetic_faces, tables, wilson
 from artifactual.analyses.refit import ProbeConfig, probe_auroc
 from artifactual.analyses.stats import cramers_v
 
@@ -34,12 +34,13 @@ def null_pvalues() -> pd.DataFrame:
         v = cramers_v(d["source"], d["y"], d["groups"], n_boot=10, n_perm=200, seed=k)
         rows.append({"test": "label_source_association", "p": v.p_value})
         for name, view in _views(d["X"]).items():
+            if name not in VERDICT_TESTS:  # the tests the verdict no longer reads: measured by make calibrate only
+                continue
             rows.append({"test": name, "p": probe_auroc(view, d["y"], d["groups"], cfg, test=True).p_value})
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("test", ["label_source_association", "label_learnable", "capture_properties",
-                                  "face_removed_dilated", "image_properties", "face_removed", "blur_ablation"])
+@pytest.mark.parametrize("test", VERDICT_TESTS)
 def test_confirmatory_false_positive_rate(null_pvalues, test):
     p = null_pvalues.loc[null_pvalues["test"] == test, "p"].to_numpy()
     assert len(p) == N_DATASETS
@@ -147,9 +148,9 @@ def test_property_direction_is_chosen_on_training_folds():
 
 VERDICT_CELLS = [
     # (trait, artifact, association, sources per class) -> verdicts that are right
-    ("none", "none", 0.5, 1), ("strong", "none", 0.6, 2), ("weak", "none", 0.6, 1),  # no artifact: never flagged
-    ("none", "strong", 0.8, 1), ("none", "strong", 1.0, 2), ("strong", "strong", 0.8, 1),  # strong artifact >= 0.8
-    ("strong", "subtle", 1.0, 1), ("none", "subtle", 0.5, 2),
+    ("strong", "none", 0.6, 2), ("weak", "none", 1.0, 1),  # no artifact: never flagged
+    ("none", "strong", 0.8, 1), ("strong", "strong", 0.8, 1),  # strong artifact at >= 0.8
+    ("none", "subtle", 0.5, 2),
 ]
 
 
@@ -158,7 +159,7 @@ def test_verdict_grid_cells_get_a_right_verdict(cell):
     from artifactual.analyses.calibration_verdict import VerdictDesign, expected_verdicts, large_sample_share, run_one
 
     design = VerdictDesign(*cell)
-    truth = large_sample_share(design, 7, identities=800)
+    truth = large_sample_share(design, 7, identities=600)
     row = run_one(design, 4242)
     assert row["verdict"] in expected_verdicts(design), row
     if design.artifact == "none":
