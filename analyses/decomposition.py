@@ -12,11 +12,11 @@ a. **within-source** (:func:`within_source`): repeated identity-grouped CV with 
    P(score+ > score- | same source)).
    ``H - W`` is what comparing across sources adds; the **explained share** is
    ``(H - W) / (H - 0.5)``, the part of the headline's AUROC above chance that the source explains.
-d. **controlled confounding** (:func:`controlled_confounding`, as Zech et al. 2018): with two or more
+d. **controlled confounding** (:func:`~artifactual.analyses.decomposition_heldout.controlled_confounding`, as Zech et al. 2018): with two or more
    sources that hold both classes, training sets drawn from the same identities at
    P(label | source) = 0.5 ... 1.0, each model tested on a source-balanced, a same-association and a
    reversed-association test set of held-out identities. Inflation = same-association minus balanced AUROC.
-e. **capture swap** (:func:`capture_swap`, DeGrave et al. 2021's reasoning): one trained headline
+e. **capture swap** (:func:`~artifactual.analyses.decomposition_heldout.capture_swap`, DeGrave et al. 2021's reasoning): one trained headline
    model; every held-out image is given class A's capture (class B's images get a new capture; class
    A's are re-captured the same way, the control), then class B's. Flip rate: the share of
    predictions that change; AUROC change, paired. This shows whether the model USES the capture.
@@ -33,17 +33,13 @@ identities of one trained model. ``make calibrate`` measures the share's bias ag
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
 from typing import Any, Callable
 
-import cv2
 import numpy as np
-from PIL import Image
 
 from artifactual.analyses.audit_data import AuditData, pipeline_from_raw
 from artifactual.analyses.refit import auroc, null_sd_interval
-from artifactual.analyses.stats import bootstrap_weights, identity_folds, permuted_labels, stream, units, weighted_auroc
+from artifactual.analyses.stats import identity_folds, permuted_labels, stream, units, weighted_auroc
 from artifactual.replication.models.pixel_logreg import PixelLogReg, PixelLogRegConfig
 
 LEVELS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # P(label | source) of the controlled training sets
@@ -188,199 +184,6 @@ def within_source(d: AuditData, folds: int, repeats: int, draws: int, minimum: i
     }
 
 
-# -- d. controlled confounding ---------------------------------------------------------------------
-
-def _sides(y: np.ndarray, groups: np.ndarray, source: np.ndarray, sources: list[str]) -> dict[str, str]:
-    """Mixed sources split in two halves by their share of class-1 identities: side A (higher) and B."""
-    rate = {s: units(y[source == s], groups[source == s]).label.mean() for s in sources}
-    order = sorted(sources, key=lambda s: (rate[s], s))
-    half = len(order) // 2
-    return {s: ("B" if i < half else "A") for i, s in enumerate(order)}
-
-
-def _draw(cells: dict[tuple[str, int], np.ndarray], n: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Identities for a set with ``n`` per class at P(label | side) = p: class 1 takes round(p n) from
-    side A, class 0 round(p n) from side B, the rest from the other side."""
-    k = int(round(p * n))
-    parts = [rng.choice(cells[("A", 1)], k, replace=False), rng.choice(cells[("B", 1)], n - k, replace=False),
-             rng.choice(cells[("B", 0)], k, replace=False), rng.choice(cells[("A", 0)], n - k, replace=False)]
-    return np.concatenate(parts)
-
-
-def controlled_confounding(d: AuditData, minimum: int, n_boot: int, seed: int,
-                           make_model: Callable[[], Any] | None = None, levels: tuple[float, ...] = LEVELS,
-                           train_fraction: float = 0.7) -> dict[str, Any]:
-    """Quantity d: the headline model retrained at each association level, tested source-balanced,
-    at the same association and reversed; inflation = same - balanced, each with a 95% interval."""
-    y = np.asarray(d.y).astype(int)
-    sources = mixed_sources(y, d.groups, d.source, 2)
-    if len(sources) < 2:
-        return {"status": "not_applicable", "reason": "needs two or more sources that each hold both classes"}
-    side_of = _sides(y, d.groups, d.source, sources)
-    make_model = make_model or headline_factory(d.X, seed)
-    u = units(y, d.groups)
-    side = np.array([side_of.get(s, "") for s in d.source])
-    id_side = np.empty(u.n_id, object)
-    id_side[u.codes] = side
-    rng = stream(seed, "confounding")
-    train_cells, test_cells = {}, {}
-    for sd in ("A", "B"):
-        for c in (0, 1):
-            ids = rng.permutation(np.flatnonzero((id_side == sd) & (u.label == c)))
-            cut = int(round(train_fraction * len(ids)))
-            train_cells[(sd, c)], test_cells[(sd, c)] = ids[:cut], ids[cut:]
-    tr = {k: len(v) for k, v in train_cells.items()}
-    te = {k: len(v) for k, v in test_cells.items()}
-    n = int(min(tr[("A", 1)], tr[("B", 0)], 2 * tr[("B", 1)], 2 * tr[("A", 0)]))
-    m = int(min(te.values()))
-    if n < minimum or m < max(2, minimum // 2):
-        return {"status": "too_small", "reason": f"{n} training identities per class and {m} test identities per "
-                                                 f"(side, class) cell; needs {minimum} and {max(2, minimum // 2)}",
-                "sides": side_of}
-    in_set = lambda ids: np.isin(u.codes, ids)  # noqa: E731
-    pool = in_set(np.concatenate(list(test_cells.values())))
-    balanced = in_set(_draw(test_cells, m, 0.5, rng))
-    wts = bootstrap_weights(int(pool.sum()), n_boot, stream(seed, "bootstrap", 8), d.groups[pool])
-    rows = []
-    for p in levels:
-        train = in_set(_draw(train_cells, n, p, rng))
-        model = make_model().fit(d.X[train], y[train])
-        score = model.predict_score(d.X[pool])
-        same = balanced if p == 0.5 else in_set(_draw(test_cells, m, p, rng))
-        rev = balanced if p == 0.5 else in_set(_draw(test_cells, m, 1 - p, rng))
-        res = {}
-        for name, mask in (("balanced", balanced), ("same", same), ("reversed", rev)):
-            sub = mask[pool]
-            est = auroc(y[pool][sub], score[sub])
-            boot = weighted_auroc(y[pool], score, wts * sub)
-            res[name] = (est, boot)
-        infl = res["same"][0] - res["balanced"][0]
-        b_infl = res["same"][1] - res["balanced"][1]
-        rows.append({"association": p, "n_train_identities_per_class": n,
-                     **{k: {"estimate": v[0], "ci": _pct(v[1]), "n": int((mask_of(k, balanced, same, rev)).sum())}
-                        for k, v in res.items()},
-                     "inflation": {"estimate": infl, "ci": _pct(b_infl)}})
-    cls1 = u.label == 1
-    observed = float(((id_side == "A") & cls1).sum() / max(1, (np.isin(id_side, ["A", "B"]) & cls1).sum()))
-    return {"status": "ok", "sides": side_of, "levels": rows, "n_test_identities_per_cell": m,
-            "observed_association": observed,
-            "method": "one identity split per (side, class) cell, 70% training; one model per association level; "
-                      f"95% intervals: {n_boot} bootstraps of the held-out identities of that model"}
-
-
-def mask_of(name: str, balanced: np.ndarray, same: np.ndarray, rev: np.ndarray) -> np.ndarray:
-    return {"balanced": balanced, "same": same, "reversed": rev}[name]
-
-
-def _pct(b: np.ndarray) -> list[float]:
-    b = np.asarray(b, float)
-    b = b[np.isfinite(b)]
-    return [float(np.percentile(b, 2.5)), float(np.percentile(b, 97.5))] if len(b) else [np.nan, np.nan]
-
-
-# -- e. capture swap on the trained headline model ---------------------------------------------------
-
-@dataclass(frozen=True)
-class CaptureProfile:
-    """One class's typical capture, measured on its training images (medians)."""
-
-    grey: bool
-    side: int  # effective resolution in the raw frame (as analyses.checks.ablations.common_floor)
-    jpeg_quality: int | None
-    frame_fraction: float
-    luminance_mean: float
-    luminance_std: float
-
-    @classmethod
-    def of(cls, raw: np.ndarray, properties, raw_side: int) -> "CaptureProfile":
-        grey = np.stack([cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) if x.ndim == 3 else x for x in raw]).astype(float)
-        longer = np.maximum(properties["width"].to_numpy(float), properties["height"].to_numpy(float))
-        q = np.nanmedian(properties["jpeg_quality"].to_numpy(float)) if properties["jpeg_quality"].notna().any() else np.nan
-        f = float(np.nanmedian(properties["border_fraction"].to_numpy(float)))
-        return cls(grey=bool(np.nanmedian(properties["is_greyscale"].to_numpy(float)) >= 0.5),
-                   side=int(max(8, min(raw_side, np.nanmedian(longer)))),
-                   jpeg_quality=None if np.isnan(q) else int(np.clip(q, 1, 100)),
-                   frame_fraction=float(np.clip((1 - np.sqrt(1 - min(f, 1.0))) / 2, 0, 0.25)) if f > 0.01 else 0.0,
-                   luminance_mean=float(np.median(grey.mean((1, 2)))),
-                   luminance_std=float(np.median(grey.std((1, 2)))))
-
-
-def apply_profile(px: np.ndarray, prof: CaptureProfile) -> np.ndarray:
-    """Give one uint8 RGB raw image ``prof``'s capture: exposure (mean and contrast), colour, resolution, frame, JPEG.
-
-    >>> prof = CaptureProfile(grey=True, side=16, jpeg_quality=50, frame_fraction=0.1, luminance_mean=100, luminance_std=20)
-    >>> out = apply_profile(np.random.default_rng(0).integers(0, 255, (32, 32, 3)).astype(np.uint8), prof)
-    >>> out.shape, out.dtype.name, bool((out[..., 0] == out[..., 1]).all())
-    ((32, 32, 3), 'uint8', True)
-    """
-    x = px.astype(np.float64)
-    g = cv2.cvtColor(px, cv2.COLOR_RGB2GRAY).astype(np.float64)
-    a = prof.luminance_std / max(g.std(), 1.0)
-    x = (x - g.mean()) * a + prof.luminance_mean
-    if prof.grey:
-        x = np.repeat(((g - g.mean()) * a + prof.luminance_mean)[..., None], 3, axis=2)
-    out = np.clip(np.rint(x), 0, 255).astype(np.uint8)
-    side = out.shape[0]
-    if prof.side < side:
-        small = cv2.resize(out, (prof.side, prof.side), interpolation=cv2.INTER_AREA)
-        out = cv2.resize(small, (side, side), interpolation=cv2.INTER_LINEAR)
-    k = int(round(prof.frame_fraction * side))
-    if k:
-        out[:k], out[-k:], out[:, :k], out[:, -k:] = 255, 255, 255, 255
-    if prof.jpeg_quality:
-        buf = io.BytesIO()
-        Image.fromarray(out).save(buf, "JPEG", quality=prof.jpeg_quality)
-        out = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-    return np.ascontiguousarray(out)
-
-
-def capture_swap(d: AuditData, n_boot: int, seed: int, make_model: Callable[[], Any] | None = None,
-                 test_size: float = 0.25) -> dict[str, Any]:
-    """Quantity e: one headline model, every held-out image given class 0's capture, then class 1's:
-    flip rates of the moved class and of the control class, AUROC before and after, paired change."""
-    from sklearn.model_selection import GroupShuffleSplit
-
-    y = np.asarray(d.y).astype(int)
-    train, test = next(GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed).split(d.X, y, d.groups))
-    if len(np.unique(y[test])) < 2 or len(np.unique(y[train])) < 2:
-        return {"status": "not_applicable", "reason": "the held-out identities hold one class only"}
-    make_model = make_model or headline_factory(d.X, seed)
-    model = make_model().fit(d.X[train], y[train])
-    before = model.predict_score(d.X[test])
-    yt, gt = y[test], d.groups[test]
-    wts = bootstrap_weights(len(test), n_boot, stream(seed, "bootstrap", 9), gt)
-    a0, b0 = auroc(yt, before), weighted_auroc(yt, before, wts)
-    names = d.label_values or {0: "0", 1: "1"}
-    out = {"status": "ok", "n_test": int(len(test)), "auroc_before": {"estimate": a0, "ci": _pct(b0), "n": int(len(test))},
-           "swaps": []}
-    for target in (0, 1):
-        tr_t = train[y[train] == target]
-        prof = CaptureProfile.of(d.raw[tr_t], d.properties.iloc[tr_t], d.raw.shape[1])
-        moved = np.stack([apply_profile(px, prof) for px in d.raw[test]])
-        after = model.predict_score(pipeline_from_raw(moved, d.boxes[test], d.preprocess))
-        flip = ((before >= 0.5) != (after >= 0.5)).astype(float)
-        a1, b1 = auroc(yt, after), weighted_auroc(yt, after, wts)
-        row = {"target_capture": names[target], "profile": prof.__dict__,
-               "auroc_after": {"estimate": a1, "ci": _pct(b1)},
-               "auroc_change": {"estimate": a1 - a0, "ci": _pct(b1 - b0)}}
-        if a0 > 0.5:  # the share of the AUROC above chance that the new capture removes: a lower bound on the source's
-            with np.errstate(invalid="ignore", divide="ignore"):
-                bs = np.clip((b0 - b1) / (b0 - 0.5), 0, 1)
-            row["share_removed"] = {"estimate": float(np.clip((a0 - a1) / (a0 - 0.5), 0, 1)), "ci": _pct(bs),
-                                    "n": int(len(test))}
-        for who, c in (("moved", 1 - target), ("control", target)):
-            m = yt == c
-            wm = wts[:, m]
-            with np.errstate(invalid="ignore", divide="ignore"):  # a replicate without this class: NaN, dropped
-                b_flip = (wm * flip[m]).sum(1) / wm.sum(1)
-            row[f"flip_rate_{who}"] = {"estimate": float(flip[m].mean()), "class": names[c], "n": int(m.sum()),
-                                       "ci": _pct(b_flip)}
-        out["swaps"].append(row)
-    out["method"] = ("one identity-grouped hold-out split (25%); the capture profile of each class measured on its "
-                     "training images; prediction threshold 0.5; intervals: bootstraps of held-out identities")
-    return out
-
-
 # -- f. harmonised headline ---------------------------------------------------------------------------
 
 def harmonised_headline(d: AuditData, folds: int, repeats: int, draws: int, seed: int,
@@ -407,11 +210,22 @@ def _part_within(d, audit, head):
                          audit.seed)
 
 
+def _part_confounding(d, audit, head):
+    from artifactual.analyses.decomposition_heldout import controlled_confounding  # it imports this module
+
+    return controlled_confounding(d, audit.min_identities, audit.n_boot, audit.seed)
+
+
+def _part_swap(d, audit, head):
+    from artifactual.analyses.decomposition_heldout import capture_swap
+
+    return capture_swap(d, audit.n_boot, audit.seed)
+
+
 PARTS: dict[str, Callable[..., dict[str, Any]]] = {
     "within_source": _part_within,
-    "controlled_confounding": lambda d, audit, head: controlled_confounding(d, audit.min_identities, audit.n_boot,
-                                                                            audit.seed),
-    "capture_swap": lambda d, audit, head: capture_swap(d, audit.n_boot, audit.seed),
+    "controlled_confounding": _part_confounding,
+    "capture_swap": _part_swap,
     "harmonised": lambda d, audit, head: harmonised_headline(d, audit.folds, head.cv_repeats, head.interval_draws,
                                                              audit.seed),
 }

@@ -24,8 +24,8 @@ from sklearn.metrics import roc_auc_score
 
 from artifactual.analyses.audit import audit_in_memory
 from artifactual.analyses.audit_data import AuditConfig, AuditData, pipeline_from_raw
-from artifactual.analyses.decomposition import (capture_swap, controlled_confounding, harmonised_headline,
-                                                within_source_auroc)
+from artifactual.analyses.decomposition import harmonised_headline, within_source_auroc
+from artifactual.analyses.decomposition_heldout import capture_swap, controlled_confounding
 from artifactual.analyses.probes import property_table
 from artifactual.replication.preprocess import Goel2022Preprocess
 from test_verdict import SIDE, draw_mark, faces, mugshot_style
