@@ -159,10 +159,19 @@ def holdout_scores(X: np.ndarray, y: np.ndarray, groups: np.ndarray, make_model:
     """Scores on one identity-grouped held-out split (NaN for training images) and the fitted model."""
     split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     train, test = next(split.split(X, y, groups))
-    model = make_model().fit(X[train], y[train])
+    model = make_model()
+    model.fit(X[train], y[train], **fit_groups(model, np.asarray(groups)[train]))
     scores = np.full(len(y), np.nan)
     scores[test] = model.predict_score(X[test])
     return scores, model
+
+
+def fit_groups(model, groups: np.ndarray) -> dict[str, Any]:
+    """``{"groups": groups}`` for models whose ``fit`` splits off its own validation set (the torch
+    models), so that split is by identity; ``{}`` for models that take no groups."""
+    import inspect
+
+    return {"groups": groups} if "groups" in inspect.signature(model.fit).parameters else {}
 
 
 def repeated_cv_scores(X: np.ndarray, y: np.ndarray, groups: np.ndarray, make_model: Callable[[], Any],

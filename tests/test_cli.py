@@ -51,8 +51,13 @@ def test_run_on_embedded_default_end_to_end_and_resume(tmp_path, capsys):
     f = json.loads((out / "goel2022-fpt" / "summary.json").read_text())
     assert {m["name"] for m in f["models"]} == {"fpt_minilm_pretrained", "fpt_minilm_random", "fpt_gpt2_shaped",
                                                 "logreg_8x8_thumbnails", "knabenhans_cnn"}
-    assert {e["scheme"] for e in f["encryption"]} == {"plaintext", "chaos_literal", "chaos_literal_sign_undone",
-                                                    "pixel_permutation", "aes_ctr"}
+    from artifactual.replication.encryption import SCHEMES
+
+    assert {e["scheme"] for e in f["encryption"]} == set(SCHEMES)
+    budgets = {m["name"]: m["tuning"] for m in f["models"] if m["dataset"] == "confounded_design"}
+    assert all(len(t["candidates"]) == 3 and t["budget"] == "equal" for n, t in budgets.items() if n != "fpt_gpt2_shaped")
+    assert {c["reading"] for c in f["comparisons"]} <= {"matches", "a_better", "b_better", "cannot_tell"}
+    assert len(f["comparisons"]) == 6 and f["provenance"]["designs"]["confounded_design"]["sha256"]
     assert all({"auroc", "ci_low", "ci_high", "trainable_params", "train_seconds", "body", "pretrained"} <= set(m)
                for m in f["models"])
     assert main(["run", "--out", str(out), "--no-progress", "--paper-dir", str(paper)]) == 0  # resumes

@@ -68,3 +68,107 @@ class _nothing:
 
     def __exit__(self, *a):
         return False
+
+
+# -- issue 13: equal tuning, grouped validation, paired equivalence reading, a pinned design --------
+
+from types import SimpleNamespace  # noqa: E402
+
+from artifactual.analyses.goel2022_fpt import COMPARISONS, FPTStudyConfig, _model_zoo, _split, stable_order  # noqa: E402
+from artifactual.analyses.model_comparison import (TuningBudget, equivalence_reading,  # noqa: E402
+                                                   paired_auroc_difference)
+from artifactual.replication.models.torch_common import validation_split  # noqa: E402
+
+
+def _reading(y, a, b, groups=None, seed=0):
+    d = paired_auroc_difference(y, a, b, groups, level=1 - 0.05 / 3, n_boot=1000, seed=seed)
+    return equivalence_reading(d["ci_low"], d["ci_high"], 0.03), d
+
+
+def test_equivalence_reading_on_made_up_scores():
+    rng = np.random.default_rng(0)
+    # match: b is a with a little noise; 2,000 test items give a narrow paired interval
+    y = np.repeat([0, 1], 1000)
+    a = y + rng.normal(0, 1, 2000)
+    reading, d = _reading(y, a, a + rng.normal(0, 0.05, 2000))
+    assert reading == "matches" and -0.03 < d["ci_low"] <= d["ci_high"] < 0.03
+    # better: a separates well, b barely (AUROC ~0.76 vs ~0.56)
+    reading, d = _reading(y, a, y * 0.2 + rng.normal(0, 1, 2000))
+    assert reading == "a_better" and d["ci_low"] > 0.03
+    reading, _ = _reading(y, y * 0.2 + rng.normal(0, 1, 2000), a)
+    assert reading == "b_better"
+    # cannot tell: two unrelated noisy models on 40 items, the interval holds 0 and passes the margin
+    y40 = np.repeat([0, 1], 20)
+    reading, d = _reading(y40, y40 + rng.normal(0, 1, 40), y40 + rng.normal(0, 1, 40))
+    assert reading == "cannot_tell" and d["ci_low"] < 0 < d["ci_high"]
+
+
+def test_paired_difference_resamples_identities_not_images():
+    rng = np.random.default_rng(1)
+    ids = np.repeat(np.arange(40), 10)  # 40 people, 10 near-identical images each
+    y = (ids % 2).astype(int)
+    a = np.repeat(rng.normal(0, 1, 40), 10) + y
+    b = np.repeat(rng.normal(0, 1, 40), 10) + y
+    by_image = paired_auroc_difference(y, a, b, None, n_boot=500)
+    by_person = paired_auroc_difference(y, a, b, ids, n_boot=500)
+    assert by_person["units"] == 40 and by_image["units"] == 400
+    # images of one person are not independent: the honest interval is much wider
+    assert (by_person["ci_high"] - by_person["ci_low"]) > 2 * (by_image["ci_high"] - by_image["ci_low"])
+
+
+def test_every_compared_model_gets_the_same_budget():
+    cfg = FPTStudyConfig()
+    zoo = {m["name"]: m for m in _model_zoo(cfg)}
+    compared = {n for pair in COMPARISONS for n in pair}
+    assert compared <= set(zoo)
+    assert {len(zoo[n]["settings"]) for n in compared} == {cfg.budget.candidates} == {3}
+    assert not any(zoo[n].get("outside_budget") for n in compared)
+    assert zoo["fpt_gpt2_shaped"].get("outside_budget")  # CPU: said in its row, kept out of the comparison
+    # the networks are built with the budget's epochs and patience
+    fpt, cnn = zoo["fpt_minilm_pretrained"]["make"](1e-3), zoo["knabenhans_cnn"]["make"](1e-3)
+    assert (fpt.config.epochs, fpt.config.patience, fpt.config.lr_sweep) == (6, 2, (1e-3,))
+    assert (cnn.config.epochs, cnn.config.patience, cnn.config.lr) == (6, 2, 1e-3)
+    with pytest.raises(ValueError, match="lr_grid has 2 settings"):
+        FPTStudyConfig(lr_grid=(1e-3, 3e-3))
+    with pytest.raises(ValueError, match="TuningBudget needs"):
+        TuningBudget(candidates=0)
+
+
+def test_study_splits_never_share_a_person_and_do_not_move_when_one_person_leaves():
+    groups = np.repeat([f"p{i}" for i in range(50)], 4)
+    d = SimpleNamespace(groups=groups, n=len(groups))
+    parts = _split(d, FPTStudyConfig())
+    sets = {k: set(groups[v]) for k, v in parts.items()}
+    assert not (sets["fit"] & sets["validation"]) and not (sets["fit"] & sets["test"]) and not (sets["validation"] & sets["test"])
+    assert sum(len(v) for v in parts.values()) == len(groups)
+    assert len(sets["test"]) == 15  # ceil(0.3 * 50) identities
+    # one person fewer: every other person stays where they were
+    keep = groups != "p7"
+    d2 = SimpleNamespace(groups=groups[keep], n=int(keep.sum()))
+    parts2 = {k: set(groups[keep][v]) for k, v in _split(d2, FPTStudyConfig()).items()}
+    moved = [p for p in set(groups) - {"p7"} for k in parts2 if (p in parts2[k]) != (p in sets[k])]
+    assert len(moved) <= 2 * 2  # at most the person at each part's boundary changes side
+    assert stable_order(np.array(["a", "b"]), 0, "x").tolist() == stable_order(np.array(["b", "a"]), 0, "x").tolist()
+
+
+def test_grouped_validation_split_in_the_networks():
+    groups = np.repeat(np.arange(12), 5)
+    train, val = validation_split(60, 0.25, seed=3, groups=groups)
+    assert not set(groups[train]) & set(groups[val]) and len(train) + len(val) == 60
+    with pytest.raises(ValueError, match="at least 2 identities"):
+        validation_split(5, 0.2, 0, np.zeros(5))
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 255, (60, 16, 16)).astype(np.uint8)
+    y = (groups % 2).astype(int)
+    X[y == 1, :4] = 255
+    m = FPT(FPTConfig(side=16, epochs=1, lr_sweep=(3e-3,), batch_size=16), seed=0).fit(X, y, groups=groups)
+    assert m.history[0]["val_acc"] is not None
+
+
+def test_embedded_study_designs_are_pinned():
+    """The embedded default's two study datasets: which images they hold is a decision (issue 13)."""
+    from artifactual.analyses.goel2022_fpt import design_fingerprint, load_datasets
+
+    ds = load_datasets(True, None, FPTStudyConfig(per_dataset=0), None, False)
+    fp = {k: (v["images"], v["sha256"][:16]) for k, v in ((k, design_fingerprint(d)) for k, d in ds.items())}
+    assert fp == {"confounded_design": (38, "fe747310719e54f6"), "real_signal_one_source": (200, "afc539665918c7d3")}

@@ -47,3 +47,16 @@ def test_goel2022_replication_on_real_data(real_data_root, tmp_path):
     assert s["verdict"] == "source_confound"
     assert s["headline"]["auroc"] >= 0.9 and s["headline"]["auroc_ci"][0] > 0.5
     assert {r["source"] for r in s["design"]["sources"]} == {"orl", "utkface_mugshot_capture", "utkface", "lfw"}
+
+
+#: The FPT study's real confounded design (600 images): a change in detection, balancing or
+#: sampling that alters which images enter it must be a decision, not an accident (issue 13).
+FPT_DESIGN_SHA256 = "6d4982f0b2855d04a9b997c7be19082e707b8e23e27ac16b8ff49ce809e216ce"
+
+
+def test_fpt_study_design_is_pinned(real_data_root):
+    from artifactual.analyses.goel2022_fpt import FPTStudyConfig, design_fingerprint, load_datasets
+
+    d = load_datasets(False, real_data_root, FPTStudyConfig(), None, False)["confounded_design"]
+    fp = design_fingerprint(d)
+    assert (fp["images"], fp["sha256"]) == (600, FPT_DESIGN_SHA256), fp

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -115,8 +115,12 @@ def _rows(ds: Dataset, source: str, label: int, captured: bool, identity=None) -
     return out
 
 
-def sample_identities(frame: pd.DataFrame, n_images: int, rng: np.random.Generator) -> pd.DataFrame:
+def sample_identities(frame: pd.DataFrame, n_images: int, rng: np.random.Generator | None,
+                      order: Callable[[np.ndarray], np.ndarray] | None = None) -> pd.DataFrame:
     """Whole identities in random order, each taken only if it still fits, up to ``n_images``.
+
+    ``order`` (identities -> the same identities, reordered) replaces the shuffle: a study that must
+    not change when an unrelated image leaves the pool orders identities by a hash of their name.
 
     Never splits a person; skipping people who would overshoot keeps the classes balanced
     even when a few identities have hundreds of images (LFW's George_W_Bush has 530).
@@ -130,7 +134,10 @@ def sample_identities(frame: pd.DataFrame, n_images: int, rng: np.random.Generat
     ['a', 'a', 'b', 'c']
     """
     ids = frame["identity"].drop_duplicates().to_numpy()
-    rng.shuffle(ids)
+    if order is not None:
+        ids = order(ids)
+    else:
+        rng.shuffle(ids)
     sizes = frame.groupby("identity").size()
     keep, total = [], 0
     for i in ids:

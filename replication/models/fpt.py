@@ -32,7 +32,8 @@ from typing import Any, Callable
 import numpy as np
 
 from artifactual.replication.models import MODELS
-from artifactual.replication.models.torch_common import class_one_scores, images_to_tensor, pick_device
+from artifactual.replication.models.torch_common import (class_one_scores, images_to_tensor, pick_device,
+                                                        validation_split)
 from artifactual.replication.registry import Registry
 
 #: Parameter-name fragments left trainable inside the body (Lu et al.: positions and layer norms).
@@ -174,21 +175,29 @@ class FPT:
         flat = xt.reshape(len(xt), -1)
         return (xt - flat.mean(1)[:, None, None, None]) / (flat.std(1, unbiased=False)[:, None, None, None] + 1e-6)
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "FPT":
+    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
+            groups: np.ndarray | None = None) -> "FPT":
+        """Train one network per learning rate in ``lr_sweep``; keep the one of least validation loss.
+
+        Validation: ``X_val``/``y_val`` when given (a study hands every model the same split), else
+        ``val_fraction`` of the training images, split by identity when ``groups`` is given (a
+        person's images never sit on both sides of early stopping), by image otherwise.
+        """
         import torch
 
         cfg = self.config
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        xt, yt = self._tensor(X), torch.from_numpy(np.asarray(y).astype(np.int64))
         rng = np.random.default_rng(self.seed)
-        idx = rng.permutation(len(yt))
-        n_val = max(2, int(round(cfg.val_fraction * len(yt))))
-        val, train = idx[:n_val], idx[n_val:]
+        if X_val is None:
+            train, val = validation_split(len(y), cfg.val_fraction, self.seed, groups)
+            X_val, y_val, X, y = X[val], np.asarray(y)[val], X[train], np.asarray(y)[train]
+        xt, yt = self._tensor(X), torch.from_numpy(np.asarray(y).astype(np.int64))
+        xv, yv = self._tensor(X_val), torch.from_numpy(np.asarray(y_val).astype(np.int64))
         best = None
         t0 = time.perf_counter()
         for lr in cfg.lr_sweep:
-            net, loaded, history, val_loss = self._train_one(lr, xt, yt, train, val, rng)
+            net, loaded, history, val_loss = self._train_one(lr, xt, yt, xv, yv, rng)
             self.sweep.append({"lr": lr, "best_val_loss": val_loss, "epochs_run": len(history)})
             if best is None or val_loss < best[0]:
                 best = (val_loss, net, loaded, history, lr)
@@ -196,7 +205,7 @@ class FPT:
         _, self.net, self.pretrained_loaded, self.history, self.best_lr = best
         return self
 
-    def _train_one(self, lr, xt, yt, train, val, rng):
+    def _train_one(self, lr, xt, yt, xv, yv, rng):
         import torch
 
         cfg = self.config
@@ -209,7 +218,7 @@ class FPT:
         best_state, best_loss, bad, history = copy.deepcopy(net.state_dict()), float("inf"), 0, []
         for epoch in range(cfg.epochs):
             net.train()
-            order = rng.permutation(train)
+            order = rng.permutation(len(yt))
             total, correct = 0.0, 0
             for start in range(0, len(order), cfg.batch_size):
                 b = order[start:start + cfg.batch_size]
@@ -223,11 +232,11 @@ class FPT:
                 self.images_seen += len(b)
             net.eval()
             with torch.no_grad():
-                vl = net(xt[val].to(dev))
-                val_loss = float(loss_fn(vl, yt[val].to(dev)))
-                val_acc = float((vl.argmax(1).cpu() == yt[val]).float().mean())
-            history.append({"lr": lr, "epoch": epoch + 1, "train_loss": total / len(train),
-                            "train_acc": correct / len(train), "val_loss": val_loss, "val_acc": val_acc})
+                vl = net(xv.to(dev))
+                val_loss = float(loss_fn(vl, yv.to(dev)))
+                val_acc = float((vl.argmax(1).cpu() == yv).float().mean())
+            history.append({"lr": lr, "epoch": epoch + 1, "train_loss": total / len(yt),
+                            "train_acc": correct / len(yt), "val_loss": val_loss, "val_acc": val_acc})
             if val_loss < best_loss - 1e-4:
                 best_loss, best_state, bad = val_loss, copy.deepcopy(net.state_dict()), 0
             else:

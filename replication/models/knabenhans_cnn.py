@@ -19,7 +19,10 @@ Deviations and notes:
   best-epoch weights bit for bit on CPU, so it would be no refit at all.) ``refit=False``, used
   inside the seed-000 audit, keeps the best-epoch weights instead, to halve CPU time.
 - Validation: the seed's own 10% validation split when ``fit`` is given ``X_val``/``y_val``,
-  else a random ``val_fraction`` of the training images.
+  else ``val_fraction`` of the training images, split by identity when ``fit`` is given
+  ``groups`` (so no person sits on both sides of early stopping), by image otherwise.
+- ``patience`` (default 0 = the seed's 10 full epochs) stops a run early; used where every model
+  of a comparison gets the same early-stopping rule (seed 000's FPT study).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from artifactual.replication.models import MODELS
-from artifactual.replication.models.torch_common import class_one_scores, images_to_tensor, pick_device
+from artifactual.replication.models.torch_common import (class_one_scores, images_to_tensor, pick_device,
+                                                        validation_split)
 
 HIDDEN = {1: (128,), 2: (1024,), 3: (128, 128)}
 
@@ -45,6 +49,7 @@ class KnabenhansCNNConfig:
     lr: float = 1e-3  # Keras' Adam default, which the seed used
     val_fraction: float = 0.1
     refit: bool = False  # True = seed 002's protocol: retrain a fresh network for the best epoch count
+    patience: int = 0  # stop after this many epochs without a better validation loss (0 = run every epoch, as seed 002)
     threads: int = 0  # 0 = torch default (all cores)
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
 
@@ -109,7 +114,7 @@ class KnabenhansCNN:
         return pick_device(self.config.device)
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
-            y_val: np.ndarray | None = None) -> "KnabenhansCNN":
+            y_val: np.ndarray | None = None, groups: np.ndarray | None = None) -> "KnabenhansCNN":
         """Train; ``history`` holds per-epoch losses, ``best_epoch`` the epoch of least validation loss."""
         import torch
 
@@ -122,10 +127,11 @@ class KnabenhansCNN:
             train = np.arange(len(yt))
         else:
             n = len(yt)
-            idx = rng.permutation(n)
-            n_val = max(1, int(round(self.config.val_fraction * n))) if n >= 10 else 0
-            val, train = idx[:n_val], idx[n_val:]
-            xv, yv = (xt[val], yt[val]) if n_val else (None, None)
+            if n >= 10:
+                train, val = validation_split(n, self.config.val_fraction, self.seed, groups)
+                xv, yv = xt[val], yt[val]
+            else:  # too few images to hold any back: the training loss stands in
+                train, xv, yv = np.arange(n), None, None
         best = self._train(xt, yt, train, xv, yv, self.config.epochs, self.seed, rng)
         self.best_epoch = int(min(self.history, key=lambda h: h["val_loss"])["epoch"])
         if self.config.refit:
@@ -147,7 +153,7 @@ class KnabenhansCNN:
         self.net = build_network(self.config.variant).to(dev)
         opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
         loss_fn = torch.nn.CrossEntropyLoss()
-        best, best_loss = copy.deepcopy(self.net.state_dict()), float("inf")
+        best, best_loss, bad = copy.deepcopy(self.net.state_dict()), float("inf"), 0
         for epoch in range(epochs):
             t0 = time.perf_counter()
             self.net.train()
@@ -165,7 +171,11 @@ class KnabenhansCNN:
             self.history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
                                  "seconds": time.perf_counter() - t0})
             if val_loss < best_loss:
-                best_loss, best = val_loss, copy.deepcopy(self.net.state_dict())
+                best_loss, best, bad = val_loss, copy.deepcopy(self.net.state_dict()), 0
+            else:
+                bad += 1
+                if self.config.patience and bad >= self.config.patience:
+                    break
         return best
 
     def _loss(self, x, y, loss_fn) -> float:
