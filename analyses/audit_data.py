@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,9 @@ from artifactual.replication.data.dataset import Dataset, PixelRule, cache_root,
 from artifactual.replication.data.images import ImageError
 from artifactual.replication.preprocess import (Goel2022Preprocess, detection_rates, ellipse_mask, preprocess_dataset,
                                                  resize_with_padding, to_grey)
+
+if TYPE_CHECKING:  # only for the annotation: refit imports this module
+    from artifactual.analyses.refit import ProbeConfig
 
 
 @dataclass(frozen=True)

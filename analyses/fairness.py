@@ -4,8 +4,10 @@ The seed report (its section 5, Tables 3-6) judged fairness from point values pe
 decade and sex: mean, std and max-min spread of accuracy, balanced accuracy, ROC AUC and F1 over
 groups, and a "relative difference" between the sexes. This module gives the same numbers in
 fairlearn's ``MetricFrame`` shape (overall, by group, difference, ratio), each with its n and a
-95% percentile bootstrap interval, plus tests with Holm's correction and a one-line statement per
-attribute that says "differs", "similar" or "cannot_tell" and why.
+95% percentile bootstrap interval, and a one-line statement per attribute that says "differs",
+"similar" or "cannot_tell" and why. The verdict does NOT read the max-min spread (biased upward,
+see ``SPREAD_NOTE``): it reads each group's deviation from the pooled accuracy, TPR and TNR, with
+simultaneous bands and an equivalence test against ``parity_margin`` (``fairness_equivalence``).
 
 What is hand-written and why:
 
@@ -15,21 +17,23 @@ What is hand-written and why:
 - Intervals do not use MetricFrame's own bootstrap: it recomputes every metric on every group
   from a resampled data frame per replicate (about 300x slower, see ``stats.py``) and cannot
   resample clusters (identities). Here ONE set of B weight rows over all items
-  (``stats.bootstrap_weights``) serves every metric, group, difference and ratio, so differences
-  are paired, and the metrics are written as weighted sums vectorised over the rows. The
-  unweighted case (a row of ones) is checked against MetricFrame on every call.
+  (``stats.bootstrap_weights``) serves every metric, group, difference, ratio and deviation test,
+  so differences are paired and clusters, when given, are resampled everywhere; the output's
+  ``unit`` says which unit was resampled. The unweighted case (a row of ones) is checked against
+  MetricFrame on every call.
 - Groups too small to say anything (``min_n``) are listed but get no numbers, and metrics that need
   both classes get none below ``min_per_class`` of either; the seed's "100-109 years: one image,
-  accuracy 100%" is the case this guards against. ``spread_stats_all_groups`` still reproduces the
-  seed's way (every group with a defined value) so the two can be compared.
+  accuracy 100%" is the case this guards against. Every statement names the groups it leaves
+  out. ``spread_stats_all_groups`` still reproduces the seed's way (every group with a defined
+  value) so the two can be compared.
 
 >>> rng = np.random.default_rng(0)
 >>> y = rng.integers(0, 2, 600)
 >>> score = np.clip(0.5 * y + rng.normal(0.25, 0.2, 600), 0, 1)
 >>> groups = np.repeat(["a", "b", "c"], 200)
 >>> t = group_table(y, score > 0.5, score, {"g": groups}, FairnessConfig(n_boot=200))
->>> t["attributes"]["g"]["parity"], [g["n"] for g in t["groups"]]
-('cannot_tell', [200, 200, 200])
+>>> t["attributes"]["g"]["parity"], [g["n"] for g in t["groups"]], t["unit"][:6]
+('cannot_tell', [200, 200, 200], 'image:')
 """
 
 from __future__ import annotations
@@ -40,8 +44,7 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency, fisher_exact
-
+from .fairness_equivalence import SPREAD_NOTE, UNIT_CLUSTERS, UNIT_IMAGES, parity_tests
 from .stats import N_BOOT, bootstrap_p_two_sided, bootstrap_weights, holm, weighted_auroc
 
 METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "f1")  # f1 with positive class 1
@@ -58,7 +61,10 @@ class FairnessConfig:
     seed: int = 0
     min_n: int = 30  # a group with fewer test items is too_small: no numbers shown for it
     min_per_class: int = 5  # balanced accuracy / ROC AUC / F1 need this many of each class
-    parity_margin: float = 0.05  # "similar" only if the 95% CI upper end of max-min is below this
+    # The stated equivalence margin: the largest deviation of a group's accuracy, TPR or TNR from the
+    # attribute's pooled rate that still counts as "similar" (TOST, fairness_equivalence). It bounds
+    # each group against the pool, so two groups may be up to about twice it apart.
+    parity_margin: float = 0.05
 
     def __post_init__(self) -> None:
         for name, kind, low in (("n_boot", int, 2), ("seed", int, 0), ("min_n", int, 1),
@@ -161,54 +167,6 @@ def _spread(values: list[float]) -> dict[str, float | int | None]:
             "n_groups": int(len(v))}
 
 
-def _accuracy_tests(attr: str, counts: dict[str, tuple[int, int]]) -> list[dict]:
-    """Chi-square homogeneity of accuracy over the eligible groups, then each group vs the rest
-    (Fisher exact). With two groups "A vs rest" and "B vs rest" are the same test, so only one is
-    kept (a duplicate would only make Holm stricter). Items are treated as independent; with
-    clusters these p-values are optimistic (see the "tests_ignore_clusters" flag)."""
-    names = list(counts)
-    table = np.array([counts[g] for g in names])  # rows: groups; columns: correct, wrong
-    if (table.sum(0) == 0).any():
-        p = 1.0  # every prediction right (or every one wrong) in every group: no difference to test
-    else:
-        p = float(chi2_contingency(table, correction=False).pvalue)
-    tests = [{"test": "chi-square homogeneity of accuracy across groups", "attribute": attr, "p_value": p}]
-    for i, g in enumerate(names[:1] if len(names) == 2 else names):
-        rest = table.sum(0) - table[i]
-        tests.append({"test": f"group {g} vs rest, accuracy (Fisher exact)", "attribute": attr, "group": g,
-                      "p_value": float(fisher_exact([table[i], rest]).pvalue)})
-    return tests
-
-
-def _fmt(d: dict) -> str:
-    return f"{d['estimate']:.3f} [{d['ci_low']:.3f}, {d['ci_high']:.3f}]"
-
-
-def _fmt_p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.2g}"
-
-
-def _statement(attr: str, a: dict, cfg: FairnessConfig) -> tuple[str, str]:
-    """(parity, statement) from accuracy: Holm-significant -> differs; CI of the gap inside the
-    margin -> similar; otherwise the data cannot tell."""
-    if len(a["eligible_groups"]) < 2 or a["difference"]["accuracy"] is None:
-        return "cannot_tell", (f"cannot compare {attr}: fewer than 2 groups with >= {cfg.min_n} items "
-                               f"(eligible: {a['eligible_groups']}, too small: {a['excluded_groups']})")
-    diff = a["difference"]["accuracy"]
-    p_min = min(t["p_holm"] for t in a["tests"])
-    if p_min < 0.05:
-        best = max(a["_acc"], key=lambda g: a["_acc"][g]["estimate"])
-        w = a["worst"]["accuracy"]
-        return "differs", (f"accuracy differs across {attr}: worst {w['group']} {_fmt(w)} vs best {best} "
-                           f"{_fmt(a['_acc'][best])} (Holm p {_fmt_p(p_min)})")
-    if diff["ci_high"] is not None and diff["ci_high"] < cfg.parity_margin:
-        return "similar", (f"accuracy similar across {attr} within {cfg.parity_margin:g}: "
-                           f"max-min difference {_fmt(diff)}")
-    return "cannot_tell", (f"intervals too wide to call {attr} fair or unfair: max-min accuracy difference "
-                           f"{_fmt(diff)} reaches the margin {cfg.parity_margin:g}, yet no test is "
-                           f"significant (smallest Holm p {_fmt_p(p_min)})")
-
-
 def _as_arrays(y_true, y_pred, score=None):
     y, pred = np.asarray(y_true), np.asarray(y_pred)
     for name, v in (("y_true", y), ("y_pred", pred)):
@@ -242,16 +200,21 @@ def group_table(y_true, y_pred, score, attributes: dict, config: FairnessConfig 
     -------
     dict
         JSON-ready: ``config``, ``overall``, ``groups`` (one row per attribute and group),
-        ``attributes`` (per attribute: eligible / excluded groups, worst group, max-min
-        ``difference`` and min/max ``ratio`` with intervals, ``spread_stats``, Holm-corrected
-        ``tests``, ``parity`` and ``statement``), and ``correction``.
+        ``attributes`` (per attribute: eligible / excluded groups, worst group; the descriptive
+        max-min ``difference`` and min/max ``ratio`` with intervals and ``spread_stats``; the
+        ``deviations`` of each group's accuracy, TPR and TNR from the pooled rate with
+        simultaneous bands and adjusted p, ``largest_deviation`` per metric, ``equivalence``
+        (TOST against ``parity_margin``), ``not_judged``, ``parity`` and ``statement``),
+        ``deviation_family`` and ``equivalence_family`` (the two multiplicity families),
+        ``correction``, ``spread_note`` and ``unit`` (what the bootstrap resampled).
 
     Examples
     --------
     >>> y = np.tile([0, 1], 200); pred = y.copy(); pred[:40] = 1 - pred[:40]  # 40 errors, all in "a"
     >>> t = group_table(y, pred, pred * 0.8 + 0.1, {"g": np.repeat(["a", "b"], 200)}, FairnessConfig(n_boot=200))
-    >>> t["attributes"]["g"]["parity"], t["attributes"]["g"]["worst"]["accuracy"]["group"]
-    ('differs', 'a')
+    >>> a = t["attributes"]["g"]
+    >>> a["parity"], a["worst"]["accuracy"]["group"], round(a["largest_deviation"]["accuracy"]["deviation"], 3)
+    ('differs', 'a', -0.1)
     """
     cfg = config
     y, pred, score = _as_arrays(y_true, y_pred, score)
@@ -259,14 +222,14 @@ def group_table(y_true, y_pred, score, attributes: dict, config: FairnessConfig 
     if clusters is not None and len(clusters) != n:
         raise ValueError(f"clusters has {len(clusters)} ids for {n} items")
     # ONE (B, n) set of weights for everything below: each group uses its own columns of it, so
-    # every difference and ratio between groups is paired.
+    # every difference, ratio and deviation between groups is paired.
     w = bootstrap_weights(n, cfg.n_boot, np.random.default_rng(cfg.seed),
                           None if clusters is None else np.asarray(clusters))
     overall_frames = _frames(y, pred, score, np.zeros(n, dtype=int))  # one group: everyone
     overall_point = {m: _mf_value(overall_frames, m, "overall") for m in METRICS}
     overall, _ = _metric_block(y, pred, score, w, overall_point, cfg, "overall")
 
-    groups, attrs, all_tests = [], {}, []
+    groups, attrs, eligible_labels, too_small = [], {}, {}, {}
     for attr, raw in attributes.items():
         lab = pd.Series(np.asarray(raw, dtype=object))
         if len(lab) != n:
@@ -277,7 +240,7 @@ def group_table(y_true, y_pred, score, attributes: dict, config: FairnessConfig 
         frames = _frames(y[keep], pred[keep], score[keep], lab)
         # MetricFrame costs ~0.1 s per 1,000 items, so the frame over a set of groups is built once
         cache = {tuple(sorted(set(lab))): frames}
-        a = {"eligible_groups": [], "excluded_groups": [], "_reps": {}, "_acc": {}, "_point": {}}
+        a = {"eligible_groups": [], "excluded_groups": [], "_reps": {}, "_point": {}}
         for g in sorted(set(lab)):
             idx = idx_all[lab == g]
             point = {m: float(_mf_value(frames, m, "by_group")[g]) for m in METRICS}
@@ -293,7 +256,7 @@ def group_table(y_true, y_pred, score, attributes: dict, config: FairnessConfig 
                 block, reps = _metric_block(y[idx], pred[idx], score[idx], w[:, idx], point, cfg, f"{attr}={g}")
                 row.update(too_small=False, reason=None, **{m: block[m] for m in METRICS}, reasons=block["reasons"])
                 a["eligible_groups"].append(g)
-                a["_reps"][g], a["_acc"][g] = reps, block["accuracy"]
+                a["_reps"][g] = reps
             groups.append(row)
 
         a["worst"], a["difference"], a["ratio"], a["spread_stats"], a["spread_stats_all_groups"] = {}, {}, {}, {}, {}
@@ -319,26 +282,29 @@ def group_table(y_true, y_pred, score, attributes: dict, config: FairnessConfig 
                 hi, lo = reps.max(0), reps.min(0)
                 a["difference"][m] = _interval(_mf_value(sub_frames, m, "difference", method="between_groups"), hi - lo)
                 a["ratio"][m] = _interval(_mf_value(sub_frames, m, "ratio", method="between_groups"), lo / hi)
-        if len(a["eligible_groups"]) >= 2:
-            counts = {g: (int((y[i] == pred[i]).sum()), int((y[i] != pred[i]).sum()))
-                      for g in a["eligible_groups"] for i in [idx_all[lab == g]]}
-            a["tests"] = _accuracy_tests(attr, counts)
-        else:
-            a["tests"] = []
-        all_tests += a["tests"]
+        elig = np.full(n, None, dtype=object)  # the labels the verdict reads: eligible groups only
+        inside = np.isin(lab, a["eligible_groups"])
+        elig[idx_all[inside]] = lab[inside]
+        eligible_labels[attr] = elig
+        too_small[attr] = {g: int(np.sum(lab == g)) for g in a["excluded_groups"]}
+        for k in ("_reps", "_point"):
+            del a[k]
         attrs[attr] = a
 
-    for t, p in zip(all_tests, holm([t["p_value"] for t in all_tests])):
-        t["p_holm"] = p
+    # The verdict: deviations from the pooled rate with simultaneous bands, and TOST equivalence,
+    # all from the same weights w (the chi-square / Fisher tests that were here treated images as
+    # independent even with clusters, and the max-min rule was biased; see fairness_equivalence).
+    parity = parity_tests(y, pred, eligible_labels, w, cfg, too_small, clusters)
     for attr, a in attrs.items():
-        a["parity"], a["statement"] = _statement(attr, a, cfg)
-        for k in ("_reps", "_acc", "_point"):
-            del a[k]
-    out = {"config": asdict(cfg), "overall": overall, "groups": groups, "attributes": attrs,
-           "correction": "Holm across all tests in this table"}
-    if clusters is not None:
-        out["tests_ignore_clusters"] = True  # intervals resample clusters; chi-square / Fisher do not
-    return out
+        p = parity["attributes"][attr]
+        a.update({k: p[k] for k in ("deviations", "largest_deviation", "equivalence", "not_judged", "parity",
+                                    "statement")})
+    return {"config": asdict(cfg), "overall": overall, "groups": groups, "attributes": attrs,
+            "deviation_family": parity["deviation_family"], "equivalence_family": parity["equivalence_family"],
+            "correction": ("deviations from the pooled rate: studentized bootstrap max-|t| simultaneous 95% bands "
+                           f"over every deviation in this table ({parity['deviation_family']['size']}); equivalence: "
+                           "Holm across attributes, each the largest TOST p over its groups and metrics"),
+            "spread_note": SPREAD_NOTE, "unit": UNIT_IMAGES if clusters is None else UNIT_CLUSTERS}
 
 
 def per_class_table(y_true, y_pred, class_names: dict, config: FairnessConfig = FairnessConfig(),

@@ -250,6 +250,8 @@ def fairness_tables(utk: Arrays, test: np.ndarray, score: np.ndarray, cfg: Knabe
     decade_20_79 = decade.where((a >= 20) & (a < 80), None)
     attrs = {"race": race.to_numpy(object), "age_decade": decade.to_numpy(object),
              "age_decade_20_79": decade_20_79.to_numpy(object), "race x age_band": cross.to_numpy(object)}
+    # No clusters: UTKFace carries no identities, so the unit resampled is the image; the table's
+    # "unit" field says so and the summary repeats it (issue 13, item 9).
     table = group_table(y, pred, score, attrs, cfg.fairness)
     gender = per_class_table(y, pred, GENDER_NAMES, cfg.fairness)
     return {"table": table, "gender": gender}

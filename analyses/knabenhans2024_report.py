@@ -171,7 +171,9 @@ def assemble(cfg, utk, lfw, split, done, todo, fair, shift, audit, rd) -> dict[s
         "fairness_model": cfg.fairness_model,
         "groups": table["groups"],
         "fairness": {"overall": table["overall"], "attributes": table["attributes"], "gender": fair["gender"],
-                     "correction": table["correction"], "config": table["config"]},
+                     "correction": table["correction"], "config": table["config"], "unit": table["unit"],
+                     "deviation_family": table["deviation_family"],
+                     "equivalence_family": table["equivalence_family"], "spread_note": table["spread_note"]},
         "lfw_shift": shift,
         "audit": {k: audit.get(k) for k in ("verdict", "verdict_reasons", "headline", "checks", "design", "classes",
                                             "decomposition")},
@@ -226,6 +228,8 @@ def readings(s: dict[str, Any]) -> list[str]:
                "'total' is 3 x trainable + 2 (Keras counts Adam's two moment slots and two scalars).")
     for attr, a in s["fairness"]["attributes"].items():
         out.append(f"{attr}: {a['statement']}")
+    # UTKFace has no identities, so the fairness bootstrap cannot resample people: the unit says so
+    out.append(f"Unit of the fairness intervals and tests: {s['fairness']['unit']}.")
     g = s["fairness"]["gender"]
     rel = g["relative_difference"]
     out.append("gender (each class as positive, as the seed's Table 6): relative difference male/female "
@@ -273,8 +277,29 @@ def summary_markdown(s: dict[str, Any]) -> str:
         cells = [("n < min" if g["too_small"] else _ci(g[k]) if g.get(k) else "undefined")
                  for k in ("accuracy", "balanced_accuracy", "roc_auc", "f1")]
         lines.append(f"| {g['attribute']} | {g['group']} | {g['n']} | " + " | ".join(cells) + " |")
-    lines += ["", f"Multiplicity: {s['fairness']['correction']}.", ""]
+    f = s["fairness"]
+    margin = f["config"]["parity_margin"]
+    lines += ["", "Verdict per attribute: each eligible group's deviation from the attribute's pooled rate, the "
+              f"largest per metric, with its simultaneous 95% band (over all {f['deviation_family']['size']} "
+              f"deviations of the table); 'similar' needs every deviation inside +-{margin:g} (TOST).", "",
+              "| attribute | verdict | accuracy | TPR (female recall) | TNR (male recall) | equivalence p (Holm) | "
+              "not judged |", "|---|---|---|---|---|---|---|"]
+    for attr, a in f["attributes"].items():
+        cells = [_dev_cell(a["largest_deviation"][m]) for m in ("accuracy", "tpr", "tnr")]
+        lines.append(f"| {attr} | {a['parity']} | " + " | ".join(cells) + f" | {_p(a['equivalence']['p_holm'])} | "
+                     + ("; ".join(a["not_judged"]) or "-") + " |")
+    lines += ["", f"Unit of resampling: {f['unit']}.", "",
+              f"Max-min spread (the seed's Tables 3-5): {f['spread_note']}", "",
+              f"Multiplicity: {f['correction']}.", ""]
     return "\n".join(lines) + "\n"
+
+
+def _dev_cell(r: dict[str, Any] | None) -> str:
+    """'3 Indian -0.021 [-0.060, +0.018]': the group, its deviation from the pooled rate, the simultaneous band."""
+    if not r:
+        return "-"
+    band = "" if r.get("band_low") is None else f" [{r['band_low']:+.3f}, {r['band_high']:+.3f}]"
+    return f"{r['group']} {r['deviation']:+.3f}{band}"
 
 
 def write_knabenhans(summary: dict[str, Any], out: Path) -> None:

@@ -114,7 +114,7 @@ def decide(checks: list[CheckResult], n_sources: int, decomposition: dict[str, A
         why = (f"the label is not learnable from the images ({_row(lrn) if lrn and lrn.counts_for_verdict() else 'not measured'})"
                ": there is no headline for the source to explain")
         return ("inconclusive", [why, e_text + ", which contradicts it"]) if evidence else ("no_confound_detected", [why])
-    reasons = [f"the label is learnable from the images: " + (_row(lrn) if sig(LEARNABLE) else
+    reasons = ["the label is learnable from the images: " + (_row(lrn) if sig(LEARNABLE) else
                                                                f"headline model AUROC {_ci(H)}")]
     W = table.get("within_source")
     if W is None:
