@@ -437,3 +437,21 @@ def test_equivalence_test_has_its_size_at_the_margin():
     assert 0.02 <= passed / 400 <= 0.09, passed
     at_margin = 0.9 - 0.05 * 5 / 4  # 0.8375: 0.05 below the pool of it and four groups at 0.90
     assert _verdicts(1000, [at_margin] + [0.9] * 4, 40, seed=42)["similar"] <= 2
+
+
+def test_a_perfect_small_cell_does_not_blow_up_the_family():
+    """One small group with every item right has a delta-method SE of 0; without the plus-two floor
+    its replicates sent the family's critical value to 15.9 on seed 002's real table and hid a
+    0.11 accuracy gap between races (issue 13 rerun)."""
+    rng = np.random.default_rng(5)
+    n = 1200
+    y = rng.integers(0, 2, n)
+    race = np.repeat(["a", "b", "c"], n // 3).astype(object)
+    p_right = np.where(race == "a", 0.70, 0.85)  # a real 0.15 gap
+    pred = np.where(rng.random(n) < p_right, y, 1 - y)
+    cell = np.array([f"c{i // 75}" for i in range(n)], dtype=object)  # 16 cells of 75 ...
+    cell[:30] = "small"  # ... and a small one whose 30 items are all right
+    pred[:30] = y[:30]
+    t = group_table(y, pred, pred * 0.8 + 0.1, {"race": race, "cell": cell}, FairnessConfig(n_boot=400))
+    assert t["deviation_family"]["critical_value"] < 5
+    assert t["attributes"]["race"]["parity"] == "differs"
