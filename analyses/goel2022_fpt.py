@@ -5,13 +5,26 @@ Two datasets: the confounded seed-000 design (class A mugshot-style sources vs c
 sources) and UTKFace gender (a real signal inside one source). Models are compared on one
 identity-grouped hold-out split per dataset (the FPT is too slow on a CPU for cross-validation):
 FPT-MiniLM pretrained and random, GPT-2-shaped FPT (random weights unless the user has GPT-2
-locally), logistic regression on 8x8 thumbnails, and seed 002's CNN. Then each encryption scheme
-(seed 000's literal chaos scheme, a keyed pixel permutation, AES-CTR) is applied and FPT, pixel
-logistic regression and the image-property probes are re-trained on the encrypted images.
+locally), logistic regression on 8x8 thumbnails, and seed 002's CNN.
+
+Fairness of the comparison (issue 13): every compared model gets the same tuning budget
+(:class:`~artifactual.analyses.model_comparison.TuningBudget`: three candidate settings, the same
+epochs and early-stopping rule, chosen on the same identity-grouped validation split by validation
+log loss); the FPT is compared with each cheap model fixed in advance and with its random-weight
+control by a paired bootstrap of the AUROC difference over test identities, read against a margin
+(:data:`COMPARISONS`); chance's interval permutes labels between identities. People are drawn and
+split in the order of a hash of their name (:func:`stable_order`), and each dataset's image list is
+fingerprinted (:func:`design_fingerprint`; see :data:`DESIGN_HISTORY` for why).
+
+Then each encryption scheme (``replication/encryption.py``: seed 000's literal chaos scheme, the
+same with its sign undone, the charitable per-pixel Chebyshev keystream with one key or a fresh key
+per image, a keyed pixel permutation, AES-CTR) is applied, and the compared models at their
+plaintext-chosen settings and the audit's pixel and image-property probes are re-trained on the
+encrypted images.
 
 CPU budget: the datasets are subsampled (``per_dataset`` images each); GPT-2 small trains at about
-5.6 images/s here, so it gets ``gpt2_train_images`` training images and one learning rate. The
-summary states every subsampling. On a GPU, raise the numbers (device selection is automatic).
+5.6 images/s here, so it gets ``gpt2_train_images`` training images and one learning rate, outside
+the equal budget (its row says so). On a GPU, raise the numbers (device selection is automatic).
 """
 
 from __future__ import annotations

@@ -171,8 +171,11 @@ def encrypted_examples(s: dict[str, Any], out: Path) -> str | None:
     z = np.load(f)
     keys = sorted(z.files)
     datasets = sorted({k.split("__")[0] for k in keys})
-    schemes = ["plaintext", "chaos_literal", "chaos_literal_sign_undone", "pixel_permutation", "aes_ctr"]
     d = datasets[0]
+    # the study's scheme order (replication/encryption.py SCHEMES), whichever of them this run saved
+    from artifactual.replication.encryption import SCHEMES
+
+    schemes = [sc for sc in SCHEMES if f"{d}__{sc}" in z.files]
     fig, axes = plt.subplots(4, len(schemes), figsize=(2.2 * len(schemes), 9))
     for j, scheme in enumerate(schemes):
         imgs = z[f"{d}__{scheme}"]
@@ -180,8 +183,9 @@ def encrypted_examples(s: dict[str, Any], out: Path) -> str | None:
             x = imgs[i].astype(float)
             axes[i, j].imshow((x - x.min()) / (np.ptp(x) or 1), cmap="gray")  # min-max rescaled, as a viewer would
             axes[i, j].axis("off")
-        axes[0, j].set_title(scheme.replace("_", " "), fontsize=9)
-    fig.suptitle("'encrypted' images, min-max rescaled for display (the literal scheme hides nothing)", fontsize=9)
+        axes[0, j].set_title(scheme.replace("chaos_", "").replace("_", "\n"), fontsize=8)
+    fig.suptitle("'encrypted' images, min-max rescaled for display (the literal scheme hides nothing; "
+                 "the keystreams leave |X| proportional to the face)", fontsize=9)
     return _save(fig, out / "figures" / "encrypted_examples.png")
 
 
