@@ -17,12 +17,11 @@ from typing import Any
 from artifactual.analyses.audit import AuditRun, HeadlineConfig, run_audit
 from artifactual.analyses.audit_data import AuditConfig
 from artifactual.replication.config import to_dict
-from artifactual.replication.designs.goel2022 import (CLASS_A, CLASS_B, Goel2022Design, build_design,
+from artifactual.replication.designs.goel2022 import (CLASS_A, CLASS_B, SEED_CLAIMS, Goel2022Design, build_design,
                                                       embedded_capture)
 from artifactual.replication.preprocess import Goel2022Preprocess
 
-PAPER_CLAIMS = {"paper_auroc": 0.99, "paper_average_precision": 0.98,
-                "paper_encrypted_auroc": 0.98, "paper_encrypted_average_precision": 0.97}
+PAPER_CLAIMS = {f"paper_{k}": v for k, v in SEED_CLAIMS.items() if k != "test_images"}
 
 
 def goel2022_run(embedded: bool, data_root: str | Path | None = None, per_class: int = 0,

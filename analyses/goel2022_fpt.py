@@ -41,6 +41,7 @@ import pandas as pd
 from artifactual.analyses.audit_data import AuditConfig, AuditData, build_audit_data
 from artifactual.analyses.checks.probes_check import PropertyModel
 from artifactual.analyses.evaluate import auroc_estimate, one_label_per_group
+from artifactual.analyses.formatting import clean
 from artifactual.analyses.goel2022_fpt_report import fpt_markdown, readings
 from artifactual.analyses.model_comparison import (MARGIN, TuningBudget, equivalence_reading, paired_auroc_difference,
                                                    tune)
@@ -48,7 +49,7 @@ from artifactual.analyses.probes import property_table
 from artifactual.analyses.stats import permutation_test_auroc
 from artifactual.replication.config import to_dict
 from artifactual.replication.data import load_dataset
-from artifactual.replication.designs.goel2022 import sample_identities
+from artifactual.replication.designs.goel2022 import SEED_CLAIMS, sample_identities
 from artifactual.replication.encryption import SCHEMES, encrypt_stack
 from artifactual.replication.models.fpt import FPT, FPTConfig
 from artifactual.replication.models.knabenhans_cnn import KnabenhansCNN, KnabenhansCNNConfig
@@ -322,7 +323,6 @@ def run_study(datasets: dict[str, AuditData], cfg: FPTStudyConfig, log=print) ->
 
 def replicate_fpt(out: Path, embedded: bool, data_root=None, per_dataset: int | None = None,
                   workers: int | None = None, progress: bool = True, log=print) -> dict[str, Any]:
-    from artifactual.analyses.audit import _clean
     from artifactual.paper.figures import render_fpt_figures
     from artifactual.replication.runs import RunDir, atomic_write_json, atomic_write_text
 
@@ -359,8 +359,7 @@ def replicate_fpt(out: Path, embedded: bool, data_root=None, per_dataset: int | 
         "subsampling": {k: {"n": int(len(v.y)), "of": int(v.preprocessing_report.get("kept", len(v.y)))}
                         for k, v in datasets.items()},
         "config": to_dict(cfg),
-        "paper_claims": {"auroc": 0.99, "average_precision": 0.98, "encrypted_auroc": 0.98,
-                         "encrypted_average_precision": 0.97},
+        "paper_claims": {k: v for k, v in SEED_CLAIMS.items() if k != "test_images"},
         "budget": {**to_dict(cfg.budget), "settings": {"FPT and CNN learning rates": list(cfg.lr_grid),
                                                        "logistic regression C": list(cfg.C_grid)},
                    "validation": "identity-grouped split of the training identities, the same for every model"},
@@ -375,7 +374,7 @@ def replicate_fpt(out: Path, embedded: bool, data_root=None, per_dataset: int | 
                        "design_history": DESIGN_HISTORY if not embedded else None},
     }
     summary["figures"] = render_fpt_figures(summary, out)
-    summary = _clean(summary)
+    summary = clean(summary)
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "summary.md", fpt_markdown(summary))
     return summary

@@ -59,6 +59,7 @@ SEED = {
                          "roc_auc": (0.967, 0.011, 0.031), "f1": (0.894, 0.045, 0.112)},
     "table6_gender": {"male": {"precision": 0.884, "recall": 0.882, "f1": 0.883},
                       "female": {"precision": 0.871, "recall": 0.874, "f1": 0.872}},
+    "table6_relative_difference": {"precision": 0.014, "recall": 0.009, "f1": 0.012},
     "claims": {"race": "fair: spread < 5%, std 1-2% of the mean", "gender": "minimal bias (~1% relative difference)"},
 }
 RACE_NAMES = {0: "0 White", 1: "1 Black", 2: "2 Asian", 3: "3 Indian", 4: "4 Others"}  # UTKFace's own names

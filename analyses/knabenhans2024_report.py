@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from artifactual.analyses.formatting import clean, fmt_p
 from artifactual.analyses.knabenhans2024 import (SEED, TOLERANCE, Knabenhans2024Config, fairness_tables, fit_cnn,
                                                  fit_logreg, load_arrays, metrics_with_ci, model_comparisons,
                                                  model_unit, seed_comparison, split_indices, lfw_shift)
@@ -50,7 +51,6 @@ def replicate_knabenhans(out: Path, data_root=None, workers: int | None = None, 
     []
     >>> tmp.cleanup()
     """
-    from artifactual.analyses.audit import _clean
     from artifactual.replication.runs import RunDir
 
     if not (data_root or os.environ.get(DATA_ENV)):
@@ -91,7 +91,7 @@ def replicate_knabenhans(out: Path, data_root=None, workers: int | None = None, 
     shift = {m: lfw_shift(test_y, scores[m], lfw, {v: np.asarray(s) for v, s in done[m]["lfw_scores"].items()}, fcfg)
              for m in ("logreg", fm)}
     audit = _gender_sources_audit(out / "audit", data_root, cfg, workers, progress, log)
-    summary = _clean(assemble(cfg, utk, lfw, split, done, todo, fair, shift, audit, rd))
+    summary = clean(assemble(cfg, utk, lfw, split, done, todo, fair, shift, audit, rd))
     return summary
 
 
@@ -234,7 +234,7 @@ def readings(s: dict[str, Any]) -> list[str]:
     rel = g["relative_difference"]
     out.append("gender (each class as positive, as the seed's Table 6): relative difference male/female "
                + ", ".join(f"{m} {_ci(rel[m])} (Holm p {_p(rel[m].get('p_holm'))})" for m in ("precision", "recall", "f1"))
-               + "; seed: 0.014 / 0.009 / 0.012.")
+               + "; seed: " + " / ".join(f"{v:.3f}" for v in SEED["table6_relative_difference"].values()) + ".")
     for view in ("lfw_frame", "lfw_face_crop"):
         v = s["lfw_shift"][s["fairness_model"]].get(view)
         if v is None or "skipped" in v:
@@ -247,7 +247,7 @@ def readings(s: dict[str, Any]) -> list[str]:
 
 
 def _p(p) -> str:
-    return "n/a" if p is None else "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return fmt_p(p, missing="n/a")
 
 
 def summary_markdown(s: dict[str, Any]) -> str:
@@ -304,12 +304,11 @@ def _dev_cell(r: dict[str, Any] | None) -> str:
 
 def write_knabenhans(summary: dict[str, Any], out: Path) -> None:
     """summary.json, summary.md and the figures (rendered from the summary, then listed in it)."""
-    from artifactual.analyses.audit import _clean
     from artifactual.paper.figures_knabenhans import render_knabenhans_figures
     from artifactual.replication.runs import atomic_write_json, atomic_write_text
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary["figures"] = render_knabenhans_figures(summary, out)
-    atomic_write_json(out / "summary.json", _clean(summary))
+    atomic_write_json(out / "summary.json", clean(summary))
     atomic_write_text(out / "summary.md", summary_markdown(summary))

@@ -5,16 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def _ci(lo: Any, hi: Any) -> str:
-    return "—" if lo is None or hi is None else f"[{lo:.3f}, {hi:.3f}]"
-
-
-def _num(x: Any) -> str:
-    return "—" if x is None else f"{x:.3f}"
-
-
-def _p(x: Any) -> str:
-    return "—" if x is None else ("< 0.001" if x < 0.001 else f"{x:.3f}")
+from artifactual.analyses.formatting import fmt_interval as _ci
+from artifactual.analyses.formatting import fmt_num as _num
+from artifactual.analyses.formatting import fmt_p as _p
 
 
 def summary_markdown(s: dict[str, Any]) -> str:

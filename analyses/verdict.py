@@ -39,6 +39,7 @@ from __future__ import annotations
 from typing import Any
 
 from artifactual.analyses.checks import CheckResult
+from artifactual.analyses.formatting import fmt_estimate, fmt_p
 
 ALPHA = 0.05
 LEARNABLE = "label_learnable"
@@ -54,16 +55,12 @@ def _p(c: CheckResult) -> float | None:
     return c.p_holm if c.p_holm is not None else c.p_value
 
 
-def _fmt_p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def _ci(q: dict[str, Any]) -> str:
-    return f"{q['estimate']:.3f} [{q['ci'][0]:.3f}, {q['ci'][1]:.3f}]"
+    return fmt_estimate(q["estimate"], q["ci"][0], q["ci"][1])
 
 
 def _row(c: CheckResult) -> str:
-    return f"{c.name} AUROC {c.estimate:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}], Holm p {_fmt_p(_p(c))}"
+    return f"{c.name} AUROC {fmt_estimate(c.estimate, c.ci_low, c.ci_high)}, Holm p {fmt_p(_p(c))}"
 
 
 def decide(checks: list[CheckResult], n_sources: int, decomposition: dict[str, Any] | None = None
@@ -97,7 +94,7 @@ def decide(checks: list[CheckResult], n_sources: int, decomposition: dict[str, A
     evidence = [_row(by[n]) for n in SOURCE_SPECIFIC if sig(n)]
     e_text = "source-specific evidence predicts the label (" + "; ".join(evidence) + ")"
     no_e = ("no source-specific evidence: " + ", ".join(
-        f"{n} " + (_fmt_p(_p(by[n])) if n in by and by[n].counts_for_verdict() else by[n].status if n in by else "not run")
+        f"{n} " + (fmt_p(_p(by[n])) if n in by and by[n].counts_for_verdict() else by[n].status if n in by else "not run")
         for n in SOURCE_SPECIFIC))
     if n_sources < 2:
         if sig("capture_properties"):

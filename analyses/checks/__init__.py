@@ -108,13 +108,7 @@ def probe(X: np.ndarray, y: np.ndarray, groups: np.ndarray, cfg: AuditConfig, te
     return probe_auroc(X, y, groups, cfg.probe(), test=test, strata=strata, min_identities=cfg.min_identities)
 
 
-def fmt_p(p: float) -> str:
-    """A p-value for a reading: ``< 0.001`` or three decimals.
-
-    >>> fmt_p(0.000999), fmt_p(0.0373)
-    ('< 0.001', '0.037')
-    """
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+from artifactual.analyses.formatting import fmt_p  # noqa: E402,F401  (checks' readings use it)
 
 
 def fmt(est: Estimate | CheckResult | ProbeResult) -> str:
