@@ -1,9 +1,11 @@
-"""``artifactual run``: the main job on the embedded default (no network, no data root).
+"""``artifactual run``'s first step: the embedded default summarised and preprocessed.
 
-In this version it summarises the embedded dataset and runs seed 000's §4.1 preprocessing on it,
-reporting the per-source and per-label face-detection rates with 95% intervals. Later issues add
-the audit and the report to the same job. Each unit of work is a record in a resumable run folder;
-``summary.json`` and ``summary.md`` are rebuilt from the records.
+``artifactual run`` (analyses/cli.py) runs, all offline on scikit-image's bundled LFW subset: this
+module (the dataset's summary and seed 000's §4.1 preprocessing, with per-source and per-label
+face-detection rates and 95% intervals), then seed 000's audit (``analyses/goel2022.py``), then the
+frozen-transformer study (``analyses/goel2022_fpt.py``), then the paper (``paper/build.py``). Each
+unit of work is a record in a resumable run folder; ``summary.json`` and ``summary.md`` are rebuilt
+from the records.
 """
 
 from __future__ import annotations
