@@ -2,20 +2,17 @@
 
 Used by ``artifactual audit`` (any user's manifest) and ``artifactual replicate goel2022``.
 Each unit (one headline model, one check) is a record in a resumable run folder; a failing check
-is recorded as failed with its reason and never loses the finished ones. On several cores the
-units run side by side (:func:`run_units`).
+is recorded as failed with its reason and never loses the finished ones. On several cores (or a Dask
+cluster) the units run side by side through the one executor, ``replication/parallel.py`` (:func:`run_units`).
 """
 
 from __future__ import annotations
 
-import math
-import multiprocessing
 import sys
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +25,11 @@ from artifactual.analyses.decomposition import PARTS, summarise
 from artifactual.analyses.evaluate import headline_model
 from artifactual.analyses.stats import holm
 from artifactual.analyses.verdict import decide
+from artifactual.analyses.formatting import clean
 from artifactual.replication.config import to_dict
-from artifactual.replication.data.dataset import Dataset, worker_init, default_workers
+from artifactual.replication.data.dataset import Dataset
 from artifactual.replication.models import MODELS
+from artifactual.replication.parallel import active_engine, default_workers, map_units, use_engine, worker_died_errors
 from artifactual.replication.preprocess import Goel2022Preprocess
 from artifactual.replication.runs import RunDir, atomic_write_json, atomic_write_text
 
@@ -129,65 +128,46 @@ def compute_unit(unit: str, d: AuditData, audit: AuditConfig, headline: Headline
                 "traceback": traceback.format_exc(limit=5)}
 
 
-_WORKER: dict[str, Any] = {}
-
-
-def _init_unit_worker(d: AuditData, audit: AuditConfig, headline: HeadlineConfig) -> None:
-    worker_init()  # OpenCV on one thread
-    _WORKER.update(d=d, audit=audit, headline=headline)
-
-
-def _unit_in_worker(unit: str) -> dict[str, Any]:
-    # BLAS runs on one thread (pixel_logreg.one_blas_thread); torch keeps its default of every
-    # core: measured here, the CNN trains no slower beside a busy worker with two threads than
-    # with one, and 1.8x faster once the other worker has run out of units.
-    return compute_unit(unit, _WORKER["d"], _WORKER["audit"], _WORKER["headline"])
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    # The executor has no public way to end running tasks before Python 3.14
-    # (terminate_workers); without it a finished run would wait minutes for a CNN nobody needs.
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        proc.terminate()
-
-
 def run_units(units: list[str], d: AuditData, audit: AuditConfig, headline: HeadlineConfig, rd: RunDir,
               workers: int | None = None, progress: bool = True) -> None:
     """Compute ``units`` and append each record to the run folder as soon as it is finished.
 
-    With more than one worker and enough images, units run side by side in worker processes
-    (one per core, BLAS on one thread in each), longest first; otherwise one after another here. If a worker dies
-    (killed, out of memory), the units not yet finished are computed here, one by one.
+    With more than one worker and enough images, or on a Dask engine (:func:`use_engine`), units run side by
+    side through the one executor (:func:`map_units`), longest first; otherwise one after another here. If
+    a worker dies (killed, out of memory), the units not yet finished are computed here, one by one. Each
+    unit seeds itself from ``audit.seed``, so the records do not depend on the engine or the worker count.
     """
     workers = workers or default_workers()
     todo = sorted(units, key=lambda u: _LONGEST_FIRST.index(u) if u in _LONGEST_FIRST else len(_LONGEST_FIRST))
-    if workers > 1 and len(todo) > 1 and d.n >= PARALLEL_MIN_IMAGES:
-        context = multiprocessing.get_context("forkserver")  # see run_parallel: fork can deadlock
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
-                                   initializer=_init_unit_worker, initargs=(d, audit, headline))
+    side_by_side = len(todo) > 1 and (active_engine() == "dask" or (workers > 1 and d.n >= PARALLEL_MIN_IMAGES))
+    if side_by_side:
+        # BLAS runs on one thread (pixel_logreg.one_blas_thread); torch keeps its default of every core.
         try:
-            futures = {pool.submit(_unit_in_worker, u): u for u in todo}
-            for fut in as_completed(futures):
-                record = fut.result()
+            for unit, record in map_units(partial(compute_unit, d=d, audit=audit, headline=headline), todo,
+                                          workers):
                 rd.append(record)
-                todo.remove(futures[fut])
+                todo.remove(unit)
                 if progress:
-                    print(f"  {futures[fut]}: {record.get('seconds', '-')} s", file=sys.stderr, flush=True)
-        except BrokenProcessPool as exc:
+                    print(f"  {unit}: {record.get('seconds', '-')} s", file=sys.stderr, flush=True)
+        except worker_died_errors() as exc:
             print(f"a worker process died ({exc}); computing the {len(todo)} unfinished units here",
                   file=sys.stderr)
-        except BaseException:  # a failing headline, Ctrl-C: stop the other workers now, not after their units
-            _stop_workers(pool)
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
     for unit in list(todo):
         rd.append(compute_unit(unit, d, audit, headline))
         todo.remove(unit)
 
 
 def run_audit(run: AuditRun, out: Path, workers: int | None = None, progress: bool = True,
-              only: list[str] | None = None) -> dict[str, Any]:
+              only: list[str] | None = None, engine: str | None = None,
+              scheduler: str | None = None) -> dict[str, Any]:
+    """Decode, compute every unit not yet in the run folder, and write the outputs under ``out``.
+
+    ``engine`` (``loky``, the default, or ``dask`` with an optional ``scheduler`` address) runs the decoding
+    and the units; the numbers do not depend on it.
+    """
+    if engine is not None or scheduler is not None:
+        with use_engine(engine or "dask", scheduler, workers):
+            return run_audit(run, out, workers, progress, only)
     out = Path(out)
     t0 = time.perf_counter()
     d = build_audit_data(run.dataset, run.label_col, run.preprocess, run.audit, run.positive, workers, progress,
@@ -306,15 +286,7 @@ def collect_summary(run: AuditRun, d: AuditData, rd: RunDir) -> dict[str, Any]:
     }
 
 
-def _clean(obj: Any) -> Any:
-    """NaN -> None so summary.json is strict JSON."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
+_clean = clean  # summary.json's NaN -> None lives in analyses/formatting.py
 
 
 def write_outputs(summary: dict[str, Any], d: AuditData, out: Path) -> None:

@@ -7,8 +7,9 @@
 - ``properties``: non-facial statistics of each full-resolution image (analyses.probes);
 - ``y`` (0/1), ``source``, ``groups`` (identity, or the row when unknown).
 
-The raw arrays and properties are cached beside the preprocessing cache, keyed by the manifest
-hash and the settings, so a second audit of the same data decodes nothing.
+The raw arrays and properties are cached beside the preprocessing cache (one checked entry of
+:mod:`artifactual.replication.cache`), keyed by the manifest hash and the settings, so a second
+audit of the same data decodes nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import pandas as pd
 
 from artifactual.analyses.probes import PROPERTY_NAMES, image_properties
 from artifactual.replication.config import stable_hash, to_dict
-from artifactual.replication.data.dataset import Dataset, PixelRule, cache_root, run_parallel
+from artifactual.replication.cache import cached
+from artifactual.replication.data.dataset import Dataset, PixelRule
+from artifactual.replication.parallel import run_parallel
 from artifactual.replication.data.images import ImageError
 from artifactual.replication.preprocess import (Goel2022Preprocess, detection_rates, ellipse_mask, preprocess_dataset,
                                                  resize_with_padding, to_grey)
@@ -199,25 +202,22 @@ def build_audit_data(ds: Dataset, label_col: str, pp_cfg: Goel2022Preprocess, cf
         keep = rebalance(kept, y, cfg.seed)
         kept, y = kept[keep], y[keep]
     key = stable_hash({"pp": to_dict(pp_cfg), "side": cfg.raw_side, "rows": kept.index.tolist()})
-    folder = cache_root() / "audit" / ds.manifest_hash / key
-    if (folder / "done").exists():
-        raw = np.load(folder / "raw.npy")
-        props = pd.read_pickle(folder / "properties.pkl")
-    else:
+
+    def measure() -> dict[str, Any]:
         cols = list(dict.fromkeys([*ds.pixel_rule().columns, "face_box"]))
         rows = kept[[c for c in cols if c in kept.columns]].to_dict("records")
         res = run_parallel(partial(_raw_one, ds.pixel_rule(), cfg.raw_side), rows, workers, progress,
                            desc="image properties")
         bad = [i for i, r in enumerate(res) if "error" in r]
-        if bad:
+        if bad:  # raised out of the cache: nothing is stored for a failed build
             raise ValueError(f"{len(bad)} images could not be re-read for the audit, e.g. "
                              f"{rows[bad[0]].get('path')}: {res[bad[0]]['error']}")
-        raw = np.stack([r["raw"] for r in res])
-        props = pd.DataFrame([r["props"] for r in res], columns=list(PROPERTY_NAMES))
-        folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / "raw.npy", raw)
-        props.to_pickle(folder / "properties.pkl")
-        (folder / "done").write_text("ok\n")
+        return {"raw": np.stack([r["raw"] for r in res]),
+                "properties": pd.DataFrame([r["props"] for r in res], columns=list(PROPERTY_NAMES))}
+
+    # checked entry (analyses -> replication.cache): a damaged one is reported and rebuilt
+    parts = cached("audit", f"{ds.manifest_hash}/{key}", measure)[0]
+    raw, props = parts["raw"], parts["properties"]
     boxes = np.array([box_in_raw(b, hw, cfg.raw_side) for b, hw in zip(kept["face_box"], kept["decoded_hw"])])
     ident = kept["identity"].astype("object")
     groups = np.where(ident.isna(), "row:" + kept.index.astype(str), ident.astype(str))

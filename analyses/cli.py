@@ -18,6 +18,7 @@ from artifactual.replication.data.dataset import DatasetError
 from artifactual.replication.data.summary import format_summary, summarize
 from artifactual.replication.preprocess import Goel2022Preprocess, detection_rates, preprocess_dataset
 from artifactual.replication.models import MODELS
+from artifactual.replication.parallel import ENGINES, check_engine, use_engine
 from artifactual.replication.runs import atomic_write_json
 
 DATA_HELP = f"folder holding lfw/, utkface/ and orl/ (default: ${DATA_ENV})"
@@ -69,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="headline models (default: pixel_logreg knabenhans_cnn)")
     a.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a preprocessing setting (default: seed 000's pipeline at size=64)")
+    a.add_argument("--engine", default="loky", choices=ENGINES,
+                   help="where decoding and audit units run: loky (this machine, default) or dask (a cluster; "
+                        "needs `pip install 'artifactual[dask]'`); the numbers do not depend on it")
+    a.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="Dask scheduler address for --engine dask (default: a local cluster on this machine)")
     _add_common(a)
 
     rep = sub.add_parser("replicate", help="rebuild a published system on public faces and audit it")
@@ -185,6 +191,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    check_engine(args.engine, args.scheduler)  # before any decoding: a wrong --scheduler is a clear error
+    with use_engine(args.engine, args.scheduler, args.workers):  # decoding and units on one engine
+        return _audit_on_engine(args)
+
+
+def _audit_on_engine(args: argparse.Namespace) -> int:
     from artifactual.analyses.audit import AuditRun, HeadlineConfig, run_audit, write_summary
     from artifactual.paper.figures import render_audit_figures
     from artifactual.replication.data import manifest as manifest_loader

@@ -27,11 +27,9 @@ rates that differ by source are themselves a confound (:func:`detection_rates`).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -40,7 +38,9 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from artifactual.replication.config import stable_hash, to_dict
-from artifactual.replication.data.dataset import Dataset, PixelRule, cache_root, run_parallel
+from artifactual.replication.cache import cached
+from artifactual.replication.data.dataset import Dataset, PixelRule
+from artifactual.replication.parallel import run_parallel
 from artifactual.replication.data.images import ImageError
 
 
@@ -194,13 +194,17 @@ def preprocess_dataset(
 ) -> Preprocessed:
     """Run the pipeline over every usable row, on all cores, cached by (manifest hash, config).
 
-    A second call with the same dataset and config reads the cache and decodes nothing.
+    A second call with the same dataset and config reads the cache and decodes nothing; a damaged
+    cache entry is reported (:class:`~artifactual.replication.cache.CacheWarning`) and rebuilt.
     """
-    key = stable_hash(to_dict(cfg))
-    folder = cache_root() / "preprocessed" / ds.manifest_hash / key
-    cached = _read_cache(folder, cfg) if cache else None
-    if cached is not None:
-        return cached
+    key = f"{ds.manifest_hash}/{stable_hash(to_dict(cfg))}"
+    parts, from_cache = cached("preprocessed", key, partial(_compute, ds, cfg, workers, progress), use=cache,
+                               mmap=True)
+    return Preprocessed(parts["arrays"], parts["table"], cfg, from_cache=from_cache)
+
+
+def _compute(ds: Dataset, cfg: Goel2022Preprocess, workers: int | None, progress: bool) -> dict[str, Any]:
+    """The pipeline over every usable row: ``{"arrays", "table", "config"}`` as the cache stores them."""
     table = ds.table.copy()
     todo = table.index[table["status"] == "ok"]
     cols = [c for c in ds.pixel_rule().columns if c in table.columns]
@@ -229,33 +233,8 @@ def preprocess_dataset(
             stack.append(res["pixels"])
     shape = (cfg.size, cfg.size) if cfg.greyscale else (cfg.size, cfg.size, 3)
     arrays = np.stack(stack) if stack else np.zeros((0, *shape), np.uint8)
-    if cache:
-        _write_cache(folder, arrays, table, cfg)
-    return Preprocessed(arrays, table, cfg, from_cache=False)
-
-
-def _read_cache(folder: Path, cfg: Goel2022Preprocess) -> Preprocessed | None:
-    """The cached result, or None when absent or damaged (a damaged cache is rebuilt, never trusted)."""
-    if not (folder / "done").exists():
-        return None
-    try:
-        arrays = np.load(folder / "arrays.npy", mmap_mode="r")
-        table = pd.read_pickle(folder / "table.pkl")
-    except (OSError, ValueError, EOFError):
-        return None
-    return Preprocessed(arrays, table, cfg, from_cache=True)
-
-
-def _write_cache(folder: Path, arrays: np.ndarray, table: pd.DataFrame, cfg: Goel2022Preprocess) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "done").unlink(missing_ok=True)
-    with open(folder / "arrays.npy.tmp", "wb") as fh:
-        np.save(fh, arrays)
-    os.replace(folder / "arrays.npy.tmp", folder / "arrays.npy")
-    table.to_pickle(folder / "table.pkl.tmp")
-    os.replace(folder / "table.pkl.tmp", folder / "table.pkl")
-    (folder / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
-    (folder / "done").write_text("ok\n")
+    # the config rides along so a cache folder says what made it (it is also in the key)
+    return {"arrays": arrays, "table": table, "config": to_dict(cfg)}
 
 
 def wilson_interval(k: int, n: int) -> tuple[float, float]:
