@@ -125,7 +125,10 @@ def test_damaged_cache_is_rebuilt_not_trusted():
     first = preprocess_dataset(ds, cfg, workers=1, progress=False)
     folder = cache_root() / "preprocessed" / ds.manifest_hash / stable_hash(to_dict(cfg))
     (folder / "arrays.npy").write_bytes(b"not an array")
-    again = preprocess_dataset(ds, cfg, workers=1, progress=False)
+    from artifactual.replication.cache import CacheWarning
+
+    with pytest.warns(CacheWarning, match="arrays.npy"):
+        again = preprocess_dataset(ds, cfg, workers=1, progress=False)
     assert not again.from_cache and np.array_equal(again.arrays, first.arrays)
 
 
