@@ -96,8 +96,8 @@ def chance_count(e: pd.DataFrame, scheme: str = "aes_ctr") -> str:
     part = e[e["scheme"] == scheme]
     k = int(((part["auroc"] < part["chance_low"]) | (part["auroc"] > part["chance_high"])).sum())
     m = len(part)
-    return (f"{scheme}: {k} of {m} rows outside their 95% chance interval; {0.05 * m:.1f} expected by chance alone "
-            f"(binomial p of >= {k}: {binom.sf(k - 1, m, 0.05):.2f})")
+    line = f"{scheme}: {k} of {m} rows outside their 95% chance interval; {0.05 * m:.1f} expected by chance alone"
+    return line + (f" (binomial p of >= {k}: {binom.sf(k - 1, m, 0.05):.2f})" if k else "")
 
 
 def fpt_markdown(s: dict[str, Any]) -> str:
