@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from artifactual.replication.preprocess import filled_ellipse
+
 SIDE = 24
 TRAITS, ARTIFACTS = ("none", "weak", "strong"), ("none", "subtle", "strong")
 ASSOCIATIONS, SOURCES = (0.5, 0.6, 0.8, 1.0), (1, 2, 4)
@@ -61,8 +63,7 @@ class VerdictDesign:
 def _portraits(n: int, rng: np.random.Generator) -> np.ndarray:
     """Smooth random RGB 'portraits': a skin-toned ellipse with blurred texture on a textured background."""
     out = np.empty((n, SIDE, SIDE, 3), np.uint8)
-    m = np.zeros((SIDE, SIDE), np.uint8)
-    cv2.ellipse(m, (SIDE // 2, SIDE // 2), (SIDE // 3, SIDE // 2 - 2), 0, 0, 360, 1, -1)
+    m = filled_ellipse((SIDE, SIDE), (SIDE // 2, SIDE // 2), (SIDE // 3, SIDE // 2 - 2)).astype(np.uint8)
     for i in range(n):
         img = cv2.GaussianBlur(rng.normal(110, 40, (SIDE, SIDE, 3)), (0, 0), 2)
         tone = rng.uniform(120, 200) * np.array([1.0, 0.8, 0.7])

@@ -110,13 +110,36 @@ def detect_largest_face(grey: np.ndarray, cfg: Goel2022Preprocess) -> tuple[tupl
     return box, len(faces)
 
 
+def filled_ellipse(shape: tuple[int, int], center: tuple[int, int], axes: tuple[int, int]) -> np.ndarray:
+    """Boolean (h, w) mask of the filled, axis-aligned ellipse OpenCV draws at ``center`` with half-axes ``axes``.
+
+    The one ellipse of the project: the paper's mask, the audit's face masks and the synthetic portraits.
+
+    >>> filled_ellipse((5, 7), (3, 2), (3, 2)).astype(int)[2].tolist()
+    [1, 1, 1, 1, 1, 1, 1]
+    """
+    m = np.zeros(shape, np.uint8)
+    cv2.ellipse(m, center, axes, 0, 0, 360, 1, thickness=-1)
+    return m.astype(bool)
+
+
+def box_ellipse(box, shape: tuple[int, int], grow: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """The ellipse inscribed in an (x, y, w, h) box, its half-axes scaled by ``grow`` (1 = inscribed).
+
+    >>> m = box_ellipse((8, 8, 16, 16), (32, 32))
+    >>> bool(m[16, 16]), bool(m[16, 5]), bool(box_ellipse((8, 8, 16, 16), (32, 32), (1.5, 1.5))[16, 5])
+    (True, False, True)
+    """
+    x, y, w, h = box
+    return filled_ellipse(shape, (int(x + w / 2), int(y + h / 2)),
+                          (max(1, int(grow[0] * w / 2)), max(1, int(grow[1] * h / 2))))
+
+
 def ellipse_mask(px: np.ndarray, value: int) -> np.ndarray:
     """Keep the ellipse inscribed in the image; set everything outside it to ``value``."""
     h, w = px.shape[:2]
-    mask = np.zeros((h, w), np.uint8)
-    cv2.ellipse(mask, (w // 2, h // 2), (max(1, w // 2), max(1, h // 2)), 0, 0, 360, 255, thickness=-1)
     out = px.copy()
-    out[mask == 0] = value
+    out[~box_ellipse((0, 0, w, h), (h, w))] = value
     return out
 
 

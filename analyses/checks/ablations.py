@@ -11,15 +11,13 @@ import pandas as pd
 from artifactual.analyses.audit_data import AuditConfig, AuditData, pipeline_from_raw
 from artifactual.analyses.checks import CHECKS, CheckResult, fmt, probe
 from artifactual.replication.capture import CommonFloor, apply_floor
+from artifactual.replication.preprocess import box_ellipse
 
 
 def face_masks(raw: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """(n, side, side) boolean masks of the ellipse inscribed in each face box."""
-    n, side = raw.shape[0], raw.shape[1]
-    masks = np.zeros((n, side, side), np.uint8)
-    for m, (x, y, w, h) in zip(masks, boxes):
-        cv2.ellipse(m, (int(x + w / 2), int(y + h / 2)), (max(1, int(w / 2)), max(1, int(h / 2))), 0, 0, 360, 1, -1)
-    return masks.astype(bool)
+    side = raw.shape[1]
+    return np.stack([box_ellipse(b, (side, side)) for b in boxes]) if len(boxes) else np.zeros((0, side, side), bool)
 
 
 def _grey(raw: np.ndarray) -> np.ndarray:

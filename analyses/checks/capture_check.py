@@ -25,6 +25,7 @@ import pandas as pd
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData
 from artifactual.analyses.checks import CHECKS, CheckResult, fmt, probe
+from artifactual.replication.preprocess import box_ellipse
 
 #: Properties of the file and the capture that are measured without the face (analyses.probes).
 FILE_PROPERTIES: tuple[str, ...] = ("is_greyscale", "jpeg_quality", "border_fraction", "width",
@@ -41,11 +42,9 @@ def dilated_face_masks(boxes: np.ndarray, side: int, grow: tuple[float, float] =
     >>> m.shape, bool(m[0, 16, 16]), bool(m[0, 16, 5]), bool(m[0, 0, 0])  # 5: outside the box, inside the dilation
     ((1, 32, 32), True, True, False)
     """
-    masks = np.zeros((len(boxes), side, side), np.uint8)
-    for m, (x, y, w, h) in zip(masks, np.asarray(boxes)):
-        cv2.ellipse(m, (int(x + w / 2), int(y + h / 2)), (max(1, int(grow[0] * w / 2)), max(1, int(grow[1] * h / 2))),
-                    0, 0, 360, 1, -1)
-    return masks.astype(bool)
+    boxes = np.asarray(boxes)
+    return (np.stack([box_ellipse(b, (side, side), grow) for b in boxes]) if len(boxes)
+            else np.zeros((0, side, side), bool))
 
 
 def _grey(raw: np.ndarray) -> np.ndarray:
