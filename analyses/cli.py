@@ -81,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("name", choices=["goel2022", "goel2022-fpt", "knabenhans2024"])
     rep.add_argument("--data-root", default=None, help=DATA_HELP)
     rep.add_argument("--embedded", action="store_true", help="use the embedded default instead of real data")
-    rep.add_argument("--per-class", type=int, default=0, help="subsample each class to about N images (0 = all)")
+    rep.add_argument("--per-class", type=int, default=0,
+                     help="goel2022 only: subsample each class to about N images (0 = all)")
+    rep.add_argument("--per-dataset", type=int, default=0,
+                     help="goel2022-fpt only: images per study dataset, classes in proportion (0 = the study's 600)")
     rep.add_argument("--out", default=None, help="output folder (default: results/<name>)")
     _add_common(rep)
 
@@ -144,13 +147,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _audit(args)
     if args.command == "replicate":
         out = Path(args.out or Path("results") / args.name)
+        wrong = {"goel2022": "per_dataset", "goel2022-fpt": "per_class", "knabenhans2024": "per_class"}
+        if getattr(args, wrong[args.name]) or (args.name == "knabenhans2024" and args.per_dataset):
+            flag = "--per-dataset" if args.per_dataset else "--per-class"
+            print(f"error: {flag} does not apply to {args.name}: --per-class subsamples goel2022's classes, "
+                  "--per-dataset the goel2022-fpt study's datasets, and knabenhans2024 uses the seed's full split",
+                  file=sys.stderr)
+            return 2
         if args.name == "knabenhans2024":
             return _knabenhans(args, out)
         if args.name == "goel2022-fpt":
             from artifactual.analyses.goel2022_fpt import replicate_fpt
 
             s = replicate_fpt(out, embedded=args.embedded, data_root=args.data_root,
-                              per_dataset=args.per_class or None, workers=args.workers, progress=not args.no_progress)
+                              per_dataset=args.per_dataset or None, workers=args.workers, progress=not args.no_progress)
             print("\n".join(s["readings"]))
             print(f"wrote {out / 'summary.json'}, {out / 'summary.md'} and {len(s['figures'])} figures")
             return 0

@@ -84,3 +84,13 @@ def test_console_script_is_installed():
     done = subprocess.run([sys.executable, "-m", "artifactual.analyses.cli", "data", "list"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "lfw_subset" in done.stdout and "UMass" in done.stdout
+
+
+def test_subsampling_flags_are_refused_where_they_do_not_apply(capsys, tmp_path):
+    """--per-class means goel2022's classes; the FPT study takes --per-dataset; seed 002 takes neither."""
+    assert main(["replicate", "knabenhans2024", "--per-class", "100", "--data-root", str(tmp_path)]) == 2
+    assert "--per-class does not apply to knabenhans2024" in capsys.readouterr().err
+    assert main(["replicate", "goel2022-fpt", "--per-class", "100", "--embedded"]) == 2
+    assert "--per-class does not apply to goel2022-fpt" in capsys.readouterr().err
+    assert main(["replicate", "goel2022", "--per-dataset", "100", "--embedded"]) == 2
+    assert "--per-dataset does not apply to goel2022" in capsys.readouterr().err
