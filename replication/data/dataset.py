@@ -11,7 +11,6 @@ an explicit column).
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,7 +20,7 @@ import pandas as pd
 
 from artifactual.replication.cache import cache_root, cached  # noqa: F401 (cache_root: re-exported)
 from artifactual.replication.data.images import Decoded, FileFacts, ImageError, decode_file
-from artifactual.replication.parallel import run_parallel, worker_init  # noqa: F401 - re-exported: the one executor lives in replication/parallel.py
+from artifactual.replication.parallel import default_workers, run_parallel, worker_init  # noqa: F401 - re-exported: the one executor lives in replication/parallel.py
 
 FACT_COLUMNS = ["format", "mode", "width", "height", "bytes", "n_frames", "sha256"]
 STATE_COLUMNS = ["status", "reason", "conversions"]
@@ -30,10 +29,6 @@ REQUIRED_COLUMNS = ["path", "source", "identity"]
 
 class DatasetError(Exception):
     """A dataset that cannot be built at all (no root, no images); the message says what to do."""
-
-
-def default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
 
 
 def safe_join(root: Path, relative: str) -> Path:
