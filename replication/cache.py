@@ -132,6 +132,9 @@ def _read_part(path: Path, mmap: bool) -> Any:
 
 def read_entry(folder: Path, mmap: bool = False) -> dict[str, Any]:
     """Verify every checksum of the entry at ``folder``, then decode its parts; raises on any damage."""
+    if folder.is_dir() and (folder / "done").exists() and not (folder / CHECKSUMS).exists():
+        # the layout before this module: a `done` marker and no checksums, so nothing can be verified
+        raise ValueError("written by an older artifactual without checksums (expected once after upgrading)")
     listing = json.loads((folder / CHECKSUMS).read_text())
     if listing.get("format") != FORMAT:
         raise ValueError(f"layout version {listing.get('format')!r}, expected {FORMAT}")

@@ -194,3 +194,14 @@ def test_two_writers_of_one_key_leave_one_valid_entry(fresh_cache):
 def test_keys_must_be_plain_names(fresh_cache):
     with pytest.raises(ValueError, match="plain names"):
         entry_path("demo", "../escape")
+
+
+def test_an_entry_from_before_checksums_is_named_as_such(tmp_path):
+    from artifactual.replication.cache import read_entry
+
+    old = tmp_path / "entry"
+    old.mkdir()
+    (old / "arrays.npy").write_bytes(b"x")
+    (old / "done").write_text("")
+    with pytest.raises(ValueError, match="older artifactual without checksums"):
+        read_entry(old)
