@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from artifactual.analyses.formatting import fmt_estimate
+
 LABELS = {"fpt_minilm_pretrained": "FPT-MiniLM (pretrained)", "fpt_minilm_random": "FPT-MiniLM (random weights)",
           "logreg_8x8_thumbnails": "logistic regression on 8x8 thumbnails", "knabenhans_cnn": "seed 002's CNN"}
 
@@ -17,7 +19,7 @@ SCHEME_WORDS = {"plaintext": "plaintext", "chaos_literal": "literal chaos (one s
 
 
 def _ci(r: dict[str, Any], key: str = "auroc") -> str:
-    return f"{r[key]:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+    return fmt_estimate(r[key], r["ci_low"], r["ci_high"])
 
 
 def comparison_reading(c: dict[str, Any], models: pd.DataFrame) -> str:
@@ -38,9 +40,9 @@ def comparison_reading(c: dict[str, Any], models: pd.DataFrame) -> str:
     get = lambda name: models[(models["dataset"] == c["dataset"]) & (models["name"] == name)].iloc[0]  # noqa: E731
     a, b = get(c["a"]), get(c["b"])
     la, lb = LABELS.get(c["a"], c["a"]), LABELS.get(c["b"], c["b"])
-    head = (f"{c['dataset']}: {la} {_ci(a)} vs {lb} {_ci(b)}: paired difference {c['difference']:+.3f} "
-            f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}] ({c['level']:.1%} interval over {c['units']} test identities, "
-            f"{c['n']} images): ")
+    diff = fmt_estimate(c["difference"], c["ci_low"], c["ci_high"], signed=True)
+    head = (f"{c['dataset']}: {la} {_ci(a)} vs {lb} {_ci(b)}: paired difference {diff} "
+            f"({c['level']:.1%} interval over {c['units']} test identities, {c['n']} images): ")
     m = c["margin"]
     random_control = c["b"] == "fpt_minilm_random"
     tail = {
