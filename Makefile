@@ -26,13 +26,13 @@ test-slow: $(STAMP)
 	ARTIFACTUAL_SLOW=1 $(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) -m artifactual.replication.bench
+	$(PY) -m artifactual.app.bench
 
 # The error rates of the audit's own tests (a benchmark, not a test): results/calibration/, then its figures.
 # Adds real LFW + ORL null datasets when ARTIFACTUAL_DATA points at them.
 calibrate: $(STAMP)
 	$(PY) -m artifactual.analyses.calibration --out results/calibration
-	$(PY) -m artifactual.paper.figures_calibration results/calibration
+	$(PY) -m artifactual.paper.figures calibration results/calibration
 
 # The report: results/<name>/summary.json -> paper/build/paper.pdf (Typst, offline, bundled fonts).
 paper: $(STAMP)

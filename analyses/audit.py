@@ -26,7 +26,7 @@ from artifactual.analyses.evaluate import headline_model
 from artifactual.analyses.stats import holm
 from artifactual.analyses.verdict import decide
 from artifactual.analyses.formatting import clean
-from artifactual.replication.config import to_dict
+from artifactual.replication.config import override, to_dict
 from artifactual.replication.data.dataset import Dataset
 from artifactual.replication.models import MODELS
 from artifactual.replication.parallel import active_engine, default_workers, map_units, use_engine, worker_died_errors
@@ -65,20 +65,19 @@ class AuditRun:
 
 
 def _make_model(name: str, cfg: HeadlineConfig, seed: int):
-    if name == "knabenhans_cnn":
-        from artifactual.replication.models.knabenhans_cnn import KnabenhansCNN, KnabenhansCNNConfig
-
-        return lambda: KnabenhansCNN(KnabenhansCNNConfig(epochs=cfg.cnn_epochs), seed=seed)
-    return lambda: MODELS.get(name)(seed=seed)
+    """A factory of the registered model ``name``; networks (``PROTOCOL == "holdout"``) train ``cnn_epochs``."""
+    cls = MODELS.get(name)
+    settings = {"epochs": cfg.cnn_epochs} if cls.PROTOCOL == "holdout" else {}
+    return lambda: cls(override(cls.CONFIG(), settings), seed=seed)
 
 
 def headline_one(name: str, cfg: HeadlineConfig, seed: int, d: AuditData) -> dict[str, Any]:
-    """One headline model: the CNN on one identity-grouped hold-out split (subsampled to
+    """One headline model: a network on one identity-grouped hold-out split (subsampled to
     ``cnn_max_images``, said in ``note``), every other model by identity-grouped 5-fold CV."""
     X, y, g = d.X, d.y, d.groups
     note = ""
     make = _make_model(name, cfg, seed)
-    if name == "knabenhans_cnn":
+    if MODELS.get(name).PROTOCOL == "holdout":
         if len(y) > cfg.cnn_max_images:
             keep = np.sort(np.random.default_rng(seed).choice(len(y), cfg.cnn_max_images, replace=False))
             X, y, g = X[keep], y[keep], g[keep]
@@ -279,7 +278,6 @@ def collect_summary(run: AuditRun, d: AuditData, rd: RunDir) -> dict[str, Any]:
         "verdict": verdict,
         "verdict_reasons": reasons,
         "decomposition": decomposition,
-        "figures": {},
         "seconds": {u: r.get("seconds") for u, r in units.items()},
         "run_dir": str(rd.path),
         "provenance": {k: prov[k] for k in ("manifest_hash", "versions", "git_commit")},
@@ -290,8 +288,7 @@ _clean = clean  # summary.json's NaN -> None lives in analyses/formatting.py
 
 
 def write_outputs(summary: dict[str, Any], d: AuditData, out: Path) -> None:
-    """Write the figure data and summary.json/summary.md (figures are rendered afterwards by
-    ``artifactual.paper.figures``, which reads these files, then :func:`write_summary` again)."""
+    """Write the figure data and summary.json/summary.md, once (the paper's ``paper/figures`` draws from them)."""
     out.mkdir(parents=True, exist_ok=True)
     # figure data: what the figure scripts read (never images of identifiable people beyond class means)
     means = {"class0": d.X[d.y == 0].mean(0), "class1": d.X[d.y == 1].mean(0)}

@@ -41,7 +41,7 @@ to show that the test holds its level whatever it reads:
   stratified by source, on datasets whose labels ARE tied to the source (80/20) but carry nothing
   inside a source.
 
-The fast subset (tests/test_calibration.py) runs a few hundred small datasets in ``make test``.
+The fast subset (tests/analyses/test_calibration.py) runs a few hundred small datasets in ``make test``.
 """
 
 from __future__ import annotations
@@ -379,14 +379,12 @@ def summarise(frame: pd.DataFrame, out: Path, seconds: float | None = None, real
         "confirmatory_tests": confirm,
         "fpr_table": fpr.to_dict("records"),
         "coverage_table": cov.to_dict("records"),
-        "figures": {"fpr": "figures/fpr.png", "coverage": "figures/coverage.png", "min_size": "figures/min_size.png"},
     }
     verdict_rows = out / "verdict_datasets.csv"
     if verdict_rows.is_file():  # the verdict grid (analyses.calibration_verdict)
         from artifactual.analyses.calibration_verdict import verdict_summary
 
         summary["verdict"] = verdict_summary(pd.read_csv(verdict_rows))
-        summary["figures"].update(summary["verdict"]["figures"])
     atomic_write_json(out / "summary.json", json.loads(json.dumps(summary, default=float)))
     return summary
 
@@ -428,8 +426,8 @@ def main(argv: list[str] | None = None) -> int:
     for c in s["coverage"]:
         print(f"{c['test']:40s} coverage ({c['truth']}) {c['coverage']:.3f} n={c['datasets']} "
               f"{'ok' if c['met'] else 'BELOW TARGET'}")
-    print(f"calibrate: wrote {args.out}/fpr.csv, coverage.csv, summary.json; figures: "
-          f"python -m artifactual.paper.figures_calibration {args.out}")
+    print(f"calibrate: wrote {args.out}/fpr.csv, coverage.csv, summary.json; `make calibrate` (or `make paper`) "
+          "then draws the figures")
     return 0
 
 

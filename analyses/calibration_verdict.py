@@ -318,8 +318,7 @@ def verdict_summary(rows: pd.DataFrame) -> dict[str, Any]:
     return {"datasets": int(len(rows)), "cells": int(rows["design"].nunique()), "targets": targets,
             "accuracy": t["accuracy"], "accuracy_by_kind": t["accuracy_by_kind"], "confusion": conf.to_dict("records"),
             "share_by_cell": t["share_by_cell"].to_dict("records"),
-            "verdict_counts": rows["verdict"].value_counts().to_dict(),
-            "figures": {"verdict_confusion": "figures/verdict_confusion.png", "explained_share": "figures/explained_share.png"}}
+            "verdict_counts": rows["verdict"].value_counts().to_dict()}
 
 
 def calibrate_verdict(out, per_cell: int = 3, workers: int = 2, quick: bool = False, log=print,

@@ -29,7 +29,7 @@ class FastStratifiedGroupKFold(StratifiedGroupKFold):
     took 65 of the battery's 168 s on 6,286 images (most UTKFace images are their own group).
     Written by hand because scikit-learn has no faster equivalent: the same class counts are
     formed and compared in the same order with the same tie rule, so the folds are identical
-    (tests/test_stats.py checks this against scikit-learn on many random designs).
+    (tests/analyses/test_stats.py checks this against scikit-learn on many random designs).
     """
 
     def _find_best_fold(self, y_counts_per_fold, y_cnt, group_y_counts):

@@ -31,7 +31,7 @@ same rows that give every other interval of the table, so when the table resampl
 (identities) these tests do too, and the SEs sum influences over clusters. Without clusters the
 unit is the image, and ``UNIT_IMAGES`` says what that costs.
 
-Measured (tests/test_fairness.py, 400 simulated tables each, 5 groups): all at accuracy 0.90,
+Measured (tests/analyses/test_fairness.py, 400 simulated tables each, 5 groups): all at accuracy 0.90,
 "differs" in 5.5%, 4.75% and 3.25% at 100, 200 and 1,000 items per group, "similar" in 89% at
 1,000 and 99.75% at 1,500; one group at 0.80, "differs" in 16%, 58% and 100% at 100, 200 and
 1,000, "similar" never. (Measured before the plus-two SE floor in ``_deviation`` was added; the
@@ -209,7 +209,7 @@ def simultaneous_bands(rows: list[dict], level: float = LEVEL) -> dict:
     groups of ~100, a group that happens to score high also gets a small SE (the Wald interval's
     flaw), and with 5 groups all truly at 0.90 the SD-scaled bands excluded 0 somewhere in 21% of
     300 runs at 100 items per group and 10% at 200; studentized per replicate, in 5.5% and 4.75%
-    of 400 runs (tests/test_fairness.py). ``t*`` is centred at the point estimate. A replicate in
+    of 400 runs (tests/analyses/test_fairness.py). ``t*`` is centred at the point estimate. A replicate in
     which some deviation is undefined (a class drawn zero times) keeps its other deviations.
 
     Examples

@@ -1,4 +1,4 @@
-"""``artifactual replicate goel2022-fpt``: seed 000's frozen-transformer classifier, its "chaos
+"""Seed 000's frozen-transformer classifier, its "chaos
 encryption", and the controls the paper skipped.
 
 Two datasets: the confounded seed-000 design (class A mugshot-style sources vs class B portrait
@@ -32,33 +32,28 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from artifactual.analyses.audit_data import AuditConfig, AuditData, build_audit_data
+from artifactual.analyses.audit_data import AuditData
 from artifactual.analyses.checks.probes_check import PropertyModel
 from artifactual.analyses.evaluate import auroc_estimate, one_label_per_group
-from artifactual.analyses.formatting import clean
-from artifactual.analyses.goel2022_fpt_report import fpt_markdown, readings
 from artifactual.analyses.model_comparison import (MARGIN, TuningBudget, equivalence_reading, paired_auroc_difference,
                                                    tune)
 from artifactual.analyses.probes import property_table
 from artifactual.analyses.stats import permutation_test_auroc
-from artifactual.replication.config import to_dict
-from artifactual.replication.data import load_dataset
-from artifactual.replication.designs.goel2022 import SEED_CLAIMS, sample_identities
+from artifactual.replication.designs.goel2022 import sample_identities
 from artifactual.replication.encryption import SCHEMES, encrypt_stack
 from artifactual.replication.models.fpt import FPT, FPTConfig
-from artifactual.replication.models.knabenhans_cnn import KnabenhansCNN, KnabenhansCNNConfig
+from artifactual.replication.models import MODELS
 from artifactual.replication.models.pixel_logreg import PixelLogReg, PixelLogRegConfig
-from artifactual.replication.preprocess import Goel2022Preprocess
 
 
 @dataclass(frozen=True)
 class FPTStudyConfig:
+    data: str = "real"  # "real": the confounded design and UTKFace gender; "embedded": scikit-image's faces
     per_dataset: int = 600  # images per dataset after preprocessing (0 = all)
     test_size: float = 0.3
     fpt: FPTConfig = FPTConfig()
@@ -76,6 +71,8 @@ class FPTStudyConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.data not in ("real", "embedded"):
+            raise ValueError(f"FPTStudyConfig.data must be 'real' or 'embedded', got {self.data!r}")
         for name in ("lr_grid", "C_grid"):
             if len(getattr(self, name)) != self.budget.candidates:
                 raise ValueError(f"FPTStudyConfig.{name} has {len(getattr(self, name))} settings; the equal budget "
@@ -127,7 +124,7 @@ def stable_order(ids, seed: int, purpose: str) -> np.ndarray:
     return ids[np.argsort(keys, kind="stable")]
 
 
-def _subsample(d: AuditData, n: int, seed: int) -> AuditData:
+def subsample(d: AuditData, n: int, seed: int) -> AuditData:
     if not n or d.n <= n:
         return d
     frame = pd.DataFrame({"identity": d.groups.astype(str), "y": d.y})
@@ -141,27 +138,6 @@ def _subsample(d: AuditData, n: int, seed: int) -> AuditData:
                      groups=d.groups[idx], properties=d.properties.iloc[idx].reset_index(drop=True),
                      table=d.table.iloc[idx].reset_index(drop=True), preprocess=d.preprocess,
                      label_values=d.label_values, preprocessing_report=d.preprocessing_report)
-
-
-def load_datasets(embedded: bool, data_root, cfg: FPTStudyConfig, workers, progress) -> dict[str, AuditData]:
-    from artifactual.analyses.goel2022 import goel2022_run
-
-    run = goel2022_run(embedded, data_root, workers=workers, progress=progress)
-    side = 32 if embedded else 64
-    audit = AuditConfig(raw_side=side, seed=cfg.seed)
-    out = {"confounded_design": build_audit_data(run.dataset, "label", run.preprocess, audit, 1, workers, progress,
-                                                 balance=True)}
-    if embedded:
-        # the embedded default has no second labelled source: its face/non-face label stands in for
-        # "a real signal inside one source"
-        ds = load_dataset("lfw_subset", progress=progress)
-        out["real_signal_one_source"] = build_audit_data(ds, "face", Goel2022Preprocess(detect_face=False, size=32),
-                                                         audit, 1, workers, progress)
-    else:
-        utk = load_dataset("utkface", data_root=data_root, workers=workers, progress=progress)
-        out["utkface_gender"] = build_audit_data(utk, "gender", Goel2022Preprocess(detect_face=False, size=64),
-                                                 audit, 1, workers, progress)
-    return {k: _subsample(v, cfg.per_dataset, cfg.seed) for k, v in out.items()}
 
 
 def _split(d: AuditData, cfg: FPTStudyConfig) -> dict[str, np.ndarray]:
@@ -207,43 +183,49 @@ def _evaluate(model, X, d: AuditData, test, seed) -> dict[str, Any]:
             "chance_permutes": "identities" if by_identity else "images", "_scores": scores}
 
 
+#: The compared models, declared once: (row name, registered model, fixed settings, the setting tuned and its
+#: config field). GPT-2-shaped is outside the equal budget (one learning rate, fewer images: CPU).
+ZOO = (
+    ("fpt_minilm_pretrained", "fpt", {"body": "minilm", "pretrained": True}, ("lr", "lr_sweep")),
+    ("fpt_minilm_random", "fpt", {"body": "minilm", "pretrained": False}, ("lr", "lr_sweep")),
+    ("fpt_gpt2_shaped", "fpt", {"body": "gpt2", "pretrained": True}, ("lr", "lr_sweep")),
+    ("logreg_8x8_thumbnails", "pixel_logreg", {"side": 8}, ("C", "C")),
+    ("knabenhans_cnn", "knabenhans_cnn", {}, ("lr", "lr")),
+)
+
+
+def _factory(cfg: FPTStudyConfig, model: str, fixed: dict[str, Any], field: str, epochs: int):
+    """setting -> a fresh registered model: the study's FPT config (or the model's default) with ``fixed``, the
+    candidate in ``field`` (a one-element sweep where the field is a sweep) and, for networks, the budget's
+    epochs and patience."""
+    cls = MODELS.get(model)
+    base = cfg.fpt if cls.CONFIG is FPTConfig else cls.CONFIG()
+    net = {"epochs": epochs, "patience": cfg.budget.patience} if cls.PROTOCOL == "holdout" else {}
+    sweep = isinstance(getattr(base, field), tuple)
+    return lambda value: cls(replace(base, **fixed, **net, **{field: (value,) if sweep else value}), cfg.seed)
+
+
 def _model_zoo(cfg: FPTStudyConfig) -> list[dict[str, Any]]:
-    """Each model: how to build it from one candidate setting, its candidates, and whether it is
-    inside the equal budget. Networks train <= budget.max_epochs with the budget's patience."""
-    b = cfg.budget
-
-    def fpt(body, pretrained, epochs=b.max_epochs):
-        return lambda lr: FPT(replace(cfg.fpt, body=body, pretrained=pretrained, lr_sweep=(lr,), epochs=epochs,
-                                      patience=b.patience), cfg.seed)
-
-    cnn = lambda lr: KnabenhansCNN(KnabenhansCNNConfig(lr=lr, epochs=b.max_epochs, patience=b.patience), cfg.seed)  # noqa: E731
-    return [
-        {"name": "fpt_minilm_pretrained", "body": "minilm", "pretrained": True, "make": fpt("minilm", True),
-         "settings": cfg.lr_grid, "tuned": "lr"},
-        {"name": "fpt_minilm_random", "body": "minilm", "pretrained": False, "make": fpt("minilm", False),
-         "settings": cfg.lr_grid, "tuned": "lr"},
-        {"name": "fpt_gpt2_shaped", "body": "gpt2", "pretrained": True, "make": fpt("gpt2", True, cfg.gpt2_epochs),
-         "settings": (1e-3,), "tuned": "lr", "outside_budget": True},
-        {"name": "logreg_8x8_thumbnails", "body": "-", "pretrained": False,
-         "make": lambda C: PixelLogReg(PixelLogRegConfig(side=8, C=C), cfg.seed), "settings": cfg.C_grid, "tuned": "C"},
-        {"name": "knabenhans_cnn", "body": "-", "pretrained": False, "make": cnn, "settings": cfg.lr_grid, "tuned": "lr"},
-    ]
+    """Each model of :data:`ZOO`: how to build it from one candidate setting, its candidates, and whether it
+    is inside the equal budget. Networks train <= budget.max_epochs with the budget's patience."""
+    rows = []
+    for name, model, fixed, (tuned, field) in ZOO:
+        outside = name == "fpt_gpt2_shaped"
+        grid = cfg.C_grid if tuned == "C" else cfg.lr_grid
+        rows.append({"name": name, "body": fixed.get("body", "-"), "pretrained": fixed.get("pretrained", False),
+                     "make": _factory(cfg, model, fixed, field, cfg.gpt2_epochs if outside else cfg.budget.max_epochs),
+                     "settings": (1e-3,) if outside else grid, "tuned": tuned, **({"outside_budget": True} if outside else {})})
+    return rows
 
 
 def _encrypted_models(cfg: FPTStudyConfig, chosen: dict[str, Any]) -> list[tuple[str, Any, bool]]:
     """(name, factory, reads image-property table?) per model re-trained on encrypted images: the
     three compared models at their plaintext-chosen setting, and the audit's two fixed probes."""
-    e = replace(cfg.budget, max_epochs=cfg.encrypted_epochs)
-    return [
-        ("fpt_minilm_pretrained", lambda: FPT(replace(cfg.fpt, lr_sweep=(chosen["fpt_minilm_pretrained"],),
-                                                      epochs=e.max_epochs, patience=e.patience), cfg.seed), False),
-        ("logreg_8x8_thumbnails", lambda: PixelLogReg(PixelLogRegConfig(side=8, C=chosen["logreg_8x8_thumbnails"]),
-                                                      cfg.seed), False),
-        ("knabenhans_cnn", lambda: KnabenhansCNN(KnabenhansCNNConfig(lr=chosen["knabenhans_cnn"], epochs=e.max_epochs,
-                                                                     patience=e.patience), cfg.seed), False),
-        ("pixel_logreg", lambda: PixelLogReg(PixelLogRegConfig(side=32), cfg.seed), False),
-        ("image_property_probes", PropertyModel, True),
-    ]
+    spec = {name: (model, fixed, field) for name, model, fixed, (_, field) in ZOO}
+    again = [(name, (lambda f=_factory(cfg, *spec[name], cfg.encrypted_epochs), v=chosen[name]: f(v)), False)
+             for name in ("fpt_minilm_pretrained", "logreg_8x8_thumbnails", "knabenhans_cnn")]
+    return again + [("pixel_logreg", lambda: PixelLogReg(PixelLogRegConfig(side=32), cfg.seed), False),
+                    ("image_property_probes", PropertyModel, True)]
 
 
 def _as_probe_image(x: np.ndarray) -> np.ndarray:
@@ -319,62 +301,3 @@ def run_study(datasets: dict[str, AuditData], cfg: FPTStudyConfig, log=print) ->
                 log(f"  {dname} {scheme} {mname}: AUROC {res['auroc']:.3f} [{res['ci_low']:.3f}, {res['ci_high']:.3f}]")
     return {"models": models, "comparisons": comparisons, "encryption": encryption, "learning_curves": curves,
             "_examples": examples}
-
-
-def replicate_fpt(out: Path, embedded: bool, data_root=None, per_dataset: int | None = None,
-                  workers: int | None = None, progress: bool = True, log=print) -> dict[str, Any]:
-    from artifactual.paper.figures import render_fpt_figures
-    from artifactual.replication.runs import RunDir, atomic_write_json, atomic_write_text
-
-    out = Path(out)
-    cfg = FPTStudyConfig(per_dataset=0 if embedded else 600) if per_dataset is None else FPTStudyConfig(per_dataset=per_dataset)
-    if embedded:
-        # `make run`'s small version: the same 3 candidates per model, <= 2 epochs, GPT-2 on 40 images
-        # and under encryption only the FPT and the audit's two probes (the real run re-trains all five)
-        cfg = replace(cfg, budget=replace(cfg.budget, max_epochs=2), gpt2_train_images=40, gpt2_epochs=1,
-                      encrypted_epochs=1, encrypted_models=("fpt_minilm_pretrained", "pixel_logreg",
-                                                            "image_property_probes"))
-    datasets = load_datasets(embedded, data_root, cfg, workers, progress)
-    manifest = "+".join(f"{k}:{len(v.y)}" for k, v in datasets.items())
-    rd = RunDir.create(out / "runs", "goel2022-fpt", {"study": to_dict(cfg), "embedded": embedded}, manifest)
-    records = {r["unit"]: r for r in rd.records()}
-    if "study" in records:
-        study = records["study"]["study"]
-        examples = None
-    else:
-        study = run_study(datasets, cfg, log=log)
-        examples = study.pop("_examples")
-        rd.append({"unit": "study", "study": study})
-    rd.mark_done()
-    out.mkdir(parents=True, exist_ok=True)
-    if examples is not None:
-        np.savez_compressed(out / "encrypted_examples.npz",
-                            **{f"{d}__{s}": v for d, per in examples.items() for s, v in per.items()})
-    summary = {
-        "name": "goel2022-fpt",
-        "data": ("embedded default (scikit-image LFW subset)" if embedded else
-                 "confounded design (ORL + UTKFace captured vs LFW + UTKFace) and UTKFace gender"),
-        "never_about_real_people": "classes are photo sources or a public attribute label; artifactual predicts "
-                                   "nothing about any real person",
-        "subsampling": {k: {"n": int(len(v.y)), "of": int(v.preprocessing_report.get("kept", len(v.y)))}
-                        for k, v in datasets.items()},
-        "config": to_dict(cfg),
-        "paper_claims": {k: v for k, v in SEED_CLAIMS.items() if k != "test_images"},
-        "budget": {**to_dict(cfg.budget), "settings": {"FPT and CNN learning rates": list(cfg.lr_grid),
-                                                       "logistic regression C": list(cfg.C_grid)},
-                   "validation": "identity-grouped split of the training identities, the same for every model"},
-        "models": study["models"],
-        "comparisons": study["comparisons"],
-        "encryption": study["encryption"],
-        "learning_curves": study["learning_curves"],
-        "readings": readings(study),
-        "run_dir": str(rd.path),
-        "provenance": {**{k: v for k, v in rd.provenance.as_dict().items() if k != "config"},
-                       "designs": {k: design_fingerprint(v) for k, v in datasets.items()},
-                       "design_history": DESIGN_HISTORY if not embedded else None},
-    }
-    summary["figures"] = render_fpt_figures(summary, out)
-    summary = clean(summary)
-    atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "summary.md", fpt_markdown(summary))
-    return summary

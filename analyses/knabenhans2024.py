@@ -305,7 +305,7 @@ def seed_comparison(models: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         for m, seed_v in vals.items():
             ours = models["logreg"]["metrics"][part][m]
             rows.append({"what": f"logistic regression, {part}, {m}", "seed": seed_v, **_ours(ours, seed_v)})
-    for m, seed_v in SEED["model2_test"].items():
+    for m, seed_v in (SEED["model2_test"].items() if "cnn_2" in models else ()):  # variants without 2: no row
         ours = models["cnn_2"]["metrics"]["test"][m]
         rows.append({"what": f"CNN model 2, test, {m}", "seed": seed_v, **_ours(ours, seed_v)})
     return rows
@@ -320,7 +320,7 @@ def _ours(ours: dict[str, float], seed_v: float) -> dict[str, Any]:
 def model_comparisons(y, scores: dict[str, np.ndarray], fcfg: FairnessConfig) -> list[dict[str, Any]]:
     """The seed's claim "model 2 performs best": model 2 against each other model, Holm over all tests."""
     rows = []
-    for other in [k for k in scores if k != "cnn_2"]:
+    for other in [k for k in scores if k != "cnn_2" and "cnn_2" in scores]:
         for metric, r in paired_comparison(y, scores["cnn_2"], scores[other], fcfg.n_boot, fcfg.seed).items():
             rows.append({"comparison": f"cnn_2 - {other}", "metric": metric, **r})
     for r, p in zip(rows, holm([r["p_value"] for r in rows])):

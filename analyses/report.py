@@ -106,8 +106,6 @@ def summary_markdown(s: dict[str, Any]) -> str:
                f"{_num(c['estimate'])} {_ci(c['ci_low'], c['ci_high'])}")
         lines.append(f"| {c['name']} | {role} | {c['metric']} | {est} | "
                      f"{_p(c['p_value'])} | {_p(c['p_holm'])} | {c['n']:,} | {c['reading']} |")
-    if s.get("figures"):
-        lines += ["", "## Figures", ""] + [f"- `{k}`: {v}" for k, v in s["figures"].items()]
     prov = s["provenance"]
     lines += ["", f"Manifest hash `{prov['manifest_hash']}`, git commit `{prov['git_commit']}`, run folder "
                   f"`{s['run_dir']}`.", ""]

@@ -4,8 +4,10 @@ The paper never holds a number of its own. This module gathers what the analyses
 it to the Typst source (``paper/main.typ`` and ``paper/sections/*.typ``):
 
 1. read ``<results>/<name>/summary.json`` for each name in :data:`SECTIONS` (absent -> ``null``);
-2. copy each figure in a summary's ``figures`` mapping (paths relative to ``<results>/<name>/``)
-   to ``<figures>/<name>-<key>.png`` (keeping the file's own suffix);
+2. draw the section's figures into ``<results>/<name>/figures/`` from that summary and the data files
+   beside it (``artifactual.paper.figures.draw(name, <results>/<name>)``: each section's name is a
+   result kind there), and copy each to ``<figures>/<name>-<key>.png`` (keeping the file's own suffix);
+   an old summary's own ``figures`` mapping is ignored;
 3. write ``<out>/data.json``: ``{"sections": {name: summary or null}, "figures": {name: {key: file}},
    "built_from": {...}, "missing": [...]}``;
 4. compile ``paper/main.typ`` with the ``typst`` Python package, offline, with its bundled fonts only,
@@ -41,6 +43,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from artifactual.paper.figures import FigureError, draw
 from artifactual.replication.runs import atomic_write_json, git_commit
 
 #: Result folders the paper has a section for, in reading order (``results/<name>/summary.json``):
@@ -51,7 +54,8 @@ PAPER_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PAPER_DIR.parent
 MAIN_TYP = PAPER_DIR / "main.typ"
 DEFAULT_OUT_DIR = PAPER_DIR / "build"
-DEFAULT_FIGURES_DIR = PAPER_DIR / "figures"
+# not paper/figures/: that is the figure package (artifactual.paper.figures)
+DEFAULT_FIGURES_DIR = DEFAULT_OUT_DIR / "figures"
 
 # A figure key becomes part of a file name and a Typst string: keep it to plain characters.
 _KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -81,8 +85,8 @@ def build(
     Raises
     ------
     PaperBuildError
-        A summary is not valid JSON, a figure key or path is unusable, or Typst fails to compile
-        (the message carries Typst's own diagnostic).
+        A summary is not valid JSON, a figure cannot be drawn from it, a figure key or path is
+        unusable, or Typst fails to compile (the message carries Typst's own diagnostic).
     """
     results_dir, out_dir, figures_dir = (Path(p).resolve() for p in (results_dir, out_dir, figures_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -98,7 +102,7 @@ def build(
 
 
 def collect(results_dir: Path, figures_dir: Path) -> dict[str, Any]:
-    """Read every section's summary, copy its figures, and return what ``data.json`` holds."""
+    """Read every section's summary, draw and copy its figures, and return what ``data.json`` holds."""
     sections: dict[str, Any] = {}
     figures: dict[str, dict[str, str]] = {}
     summaries: dict[str, Any] = {}
@@ -117,7 +121,7 @@ def collect(results_dir: Path, figures_dir: Path) -> dict[str, Any]:
         if not isinstance(summary, dict):
             raise PaperBuildError(f"{summary_file} holds a {type(summary).__name__}, expected a JSON object")
         sections[name] = _finite(summary)
-        figures[name] = _copy_figures(name, summary, summary_file.parent, figures_dir, missing)
+        figures[name] = _copy_figures(name, summary_file.parent, figures_dir, missing)
         summaries[name] = {
             "path": str(summary_file),
             "sha256": hashlib.sha256(summary_file.read_bytes()).hexdigest(),
@@ -136,21 +140,20 @@ def collect(results_dir: Path, figures_dir: Path) -> dict[str, Any]:
     }
 
 
-def _copy_figures(name: str, summary: dict[str, Any], section_dir: Path, figures_dir: Path,
-                  missing: list[str]) -> dict[str, str]:
-    """Copy ``summary["figures"]`` into ``figures_dir``; return key -> copied file name."""
-    mapping = summary.get("figures") or {}
-    if not isinstance(mapping, dict):
-        raise PaperBuildError(f"{section_dir / 'summary.json'}: 'figures' must map a key to a path, "
-                              f"got {type(mapping).__name__}")
+def _copy_figures(name: str, section_dir: Path, figures_dir: Path, missing: list[str]) -> dict[str, str]:
+    """Draw section ``name``'s figures in ``section_dir``, copy them into ``figures_dir``; return key -> file name."""
+    try:
+        mapping = draw(name, section_dir)
+    except FigureError as exc:
+        raise PaperBuildError(str(exc)) from exc
     copied: dict[str, str] = {}
     for key, rel in mapping.items():
         if not _KEY.match(str(key)):
-            raise PaperBuildError(f"{section_dir / 'summary.json'}: figure key {key!r} may hold only "
-                                  "letters, digits, '_' and '-'")
+            raise PaperBuildError(f"{section_dir}: figure key {key!r} (artifactual.paper.figures, kind {name!r}) "
+                                  "may hold only letters, digits, '_' and '-'")
         src = (section_dir / str(rel)).resolve()
         if not src.is_relative_to(section_dir.resolve()):
-            raise PaperBuildError(f"{section_dir / 'summary.json'}: figure {key!r} path {rel!r} leaves {section_dir}")
+            raise PaperBuildError(f"figure {key!r} of kind {name!r}: path {rel!r} leaves {section_dir}")
         if not src.is_file():
             missing.append(str(src))
             continue

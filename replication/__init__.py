@@ -1,7 +1,8 @@
-"""The published systems, rebuilt: their data pipelines and models.
+"""The published systems, rebuilt: their data pipelines and models, and the core every study runs on
+(config, registry, runs, cache, parallel, study).
 
-Data flows one way: ``replication`` -> ``analyses`` -> ``paper``. Code here never imports
-``artifactual.analyses`` or ``artifactual.paper``.
+Imports point one way: ``replication`` -> ``analyses`` -> ``paper`` -> ``app``. Code here imports
+nothing from the layers above it (a test reads every module's imports).
 """
 
 __version__ = "0.1.0"

@@ -242,7 +242,7 @@ def apply_floor(px: np.ndarray, floor: CommonFloor) -> np.ndarray:
     the first pass's JPEG error. Re-encoding the same outputs once at the same quality, with no
     other step, moves them by up to 0.99 levels on average and 26 at one pixel. An uncorrected
     INTER_AREA/INTER_LINEAR round trip would drift by 4.0 levels on average in the median case and
-    by up to 12.3. ``tests/test_harmonise.py`` asserts the tolerance: a mean of at most 3 levels,
+    by up to 12.3. ``tests/analyses/checks/test_ablations.py`` asserts the tolerance: a mean of at most 3 levels,
     and at most 90 levels at one pixel (45 at quality 30 or more).
 
     The price of idempotency: the floor of a sharp image keeps a little more detail than an

@@ -37,7 +37,12 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
             raise ValueError(f"config field {name!r}: {value!r} is not one of {list(args)}")
         return value
     if origin in (tuple, list):
-        if isinstance(value, str):
+        if isinstance(value, str) and value.strip().startswith("["):
+            try:  # "[]", "[1, 2]": the JSON form, so an empty sequence can be written on a command line
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError(f"config field {name!r}: {value!r} is not a JSON list") from None
+        elif isinstance(value, str):
             value = [v for v in value.split(",") if v != ""]
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"config field {name!r}: expected a sequence, got {value!r}")
@@ -45,6 +50,10 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
         return tuple(_coerce(name, v, item) for v in value)
     if annotation is Any:
         return value
+    if dataclasses.is_dataclass(annotation):
+        if isinstance(value, annotation):
+            return value
+        raise TypeError(f"config field {name!r} is a {annotation.__name__}: set its keys as {name}.KEY=VALUE")
     if annotation is bool:
         if isinstance(value, bool):
             return value
@@ -72,31 +81,67 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
 def override(config: C, overrides: Mapping[str, Any]) -> C:
     """Return a copy of the frozen dataclass ``config`` with checked overrides.
 
+    A dotted key reaches into a nested config (``audit.n_boot``); a sequence may be written as JSON
+    (``variants=[]``, ``variants=[1,2]``) or comma-separated (``variants=1,2``).
+
     Examples
     --------
-    >>> from dataclasses import dataclass
+    >>> from dataclasses import dataclass, field
     >>> @dataclass(frozen=True)
     ... class Cfg:
     ...     size: int = 256
     ...     grey: bool = True
-    >>> override(Cfg(), {"size": "64", "grey": "false"})
-    Cfg(size=64, grey=False)
+    ...     variants: tuple[int, ...] = (1, 2)
+    >>> override(Cfg(), {"size": "64", "grey": "false", "variants": "[]"})
+    Cfg(size=64, grey=False, variants=())
     >>> override(Cfg(), {"szie": 64})
     Traceback (most recent call last):
     ...
-    KeyError: "unknown config key 'szie' for Cfg; valid keys: grey, size"
+    KeyError: "unknown config key 'szie' for Cfg; valid keys: grey, size, variants"
+    >>> @dataclass(frozen=True)
+    ... class Study:
+    ...     seed: int = 0
+    ...     model: Cfg = field(default_factory=Cfg)
+    >>> override(Study(), {"model.size": "32", "seed": 3})
+    Study(seed=3, model=Cfg(size=32, grey=True, variants=(1, 2)))
+    >>> override(Study(), {"model.szie": "32"})
+    Traceback (most recent call last):
+    ...
+    KeyError: "unknown config key 'model.szie' for Study; valid keys: model.grey, model.size, model.variants, seed"
     """
-    hints = typing.get_type_hints(type(config))
+    nested_types = {type(v).__name__: type(v) for f in dataclasses.fields(config)
+                    if dataclasses.is_dataclass(v := getattr(config, f.name))}
+    hints = typing.get_type_hints(type(config), localns=nested_types)  # nested configs resolve wherever defined
     names = {f.name for f in dataclasses.fields(config)}
-    changes = {}
+    changes: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
     for key, value in overrides.items():
-        if key not in names:
-            raise KeyError(
-                f"unknown config key {key!r} for {type(config).__name__}; "
-                f"valid keys: {', '.join(sorted(names))}"
-            )
-        changes[key] = _coerce(key, value, hints[key])
+        head, dot, rest = key.partition(".")
+        if head not in names or (dot and key not in config_keys(config)):
+            raise KeyError(f"unknown config key {key!r} for {type(config).__name__}; "
+                           f"valid keys: {', '.join(config_keys(config))}")
+        if dot:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            changes[key] = _coerce(key, value, hints[key])
+    for head, sub in nested.items():
+        try:
+            changes[head] = override(changes.get(head, getattr(config, head)), sub)
+        except (TypeError, ValueError) as exc:  # name the full dotted key
+            raise type(exc)(str(exc).replace("config field '", f"config field '{head}.", 1)) from None
     return dataclasses.replace(config, **changes)
+
+
+def config_keys(config: Any, prefix: str = "") -> list[str]:
+    """Every key ``--set`` accepts for ``config``, nested configs spelt with dots, sorted."""
+    keys = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            keys += config_keys(value, f"{prefix}{f.name}.")
+        else:
+            keys.append(prefix + f.name)
+    return sorted(keys)
 
 
 def parse_assignments(items: list[str] | None) -> dict[str, str]:

@@ -37,7 +37,7 @@ What each should leave (expectations; the study measures what models make of the
   |X_p| = M_p |k_p| <= M_p still leaks each pixel's brightness (mean |X| is (2/π) mean M) and |X|
   is a noisy face: a model that can form |X| or X² can use both.
 
-Measured on 40 smooth 64x64 test images (``tests/test_encryption.py``): within an image, corr(X, M)
+Measured on 40 smooth 64x64 test images (``tests/replication/test_encryption.py``): within an image, corr(X, M)
 is near 0 for both keystreams (|r| <= 0.034 one key, 0.044 fresh keys), so neither is a scaled copy,
 but corr(|X|, M) is 0.40 to 0.68; mean |X| / mean M is 0.638 ± 0.005 (2/π = 0.637). Over the 40
 images, each pixel's X correlates with its M at |r| = 1 under one key and at mean |r| 0.135 under

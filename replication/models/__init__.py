@@ -28,6 +28,9 @@ from artifactual.replication.registry import Registry
 
 
 class ImageClassifier(Protocol):
+    CONFIG: type  # the model's frozen config dataclass
+    PROTOCOL: str  # how an audit evaluates it: "cv" (repeated grouped CV) or "holdout" (networks, CPU)
+
     def fit(self, X: np.ndarray, y: np.ndarray) -> "ImageClassifier": ...
 
     def predict_score(self, X: np.ndarray) -> np.ndarray: ...

@@ -155,6 +155,9 @@ def trainable_parameter_names(net) -> list[str]:
 class FPT:
     """Seed 000's classifier: a frozen transformer body with trainable input/output layers."""
 
+    CONFIG = FPTConfig
+    PROTOCOL = "holdout"  # a network: one identity-grouped hold-out split, not repeated CV (CPU)
+
     def __init__(self, config: FPTConfig | None = None, seed: int = 0) -> None:
         self.config = config or FPTConfig()
         self.seed = seed

@@ -97,6 +97,9 @@ class KnabenhansCNN:
     ValueError: variant must be one of [1, 2, 3]
     """
 
+    CONFIG = KnabenhansCNNConfig
+    PROTOCOL = "holdout"  # a network: one identity-grouped hold-out split, not repeated CV (CPU)
+
     def __init__(self, config: KnabenhansCNNConfig | None = None, seed: int = 0) -> None:
         if (config or KnabenhansCNNConfig()).variant not in HIDDEN:
             raise ValueError(f"variant must be one of {sorted(HIDDEN)}")

@@ -66,6 +66,9 @@ class PixelLogReg:
     True
     """
 
+    CONFIG = PixelLogRegConfig
+    PROTOCOL = "cv"  # cheap: repeated identity-grouped cross-validation
+
     def __init__(self, config: PixelLogRegConfig | None = None, seed: int = 0) -> None:
         self.config = config or PixelLogRegConfig()
         self.seed = seed

@@ -127,7 +127,7 @@ def _manifest(root) -> str:
 
 
 def test_audit_numbers_do_not_depend_on_the_engine(tmp_path, monkeypatch):
-    from artifactual.analyses.cli import main
+    from artifactual.app.cli import main
 
     manifest = _manifest(tmp_path)
     summaries = {}
@@ -148,7 +148,7 @@ def test_audit_numbers_do_not_depend_on_the_engine(tmp_path, monkeypatch):
 
 
 def test_audit_cli_refuses_an_unknown_engine(tmp_path, capsys):
-    from artifactual.analyses.cli import main
+    from artifactual.app.cli import main
 
     with pytest.raises(SystemExit):
         main(["audit", "--manifest", "m.csv", "--label", "y", "--source", "s", "--out", str(tmp_path),

@@ -16,7 +16,7 @@ from artifactual.analyses.audit_data import AuditConfig, build_audit_data
 from artifactual.replication.cache import CacheWarning, cache_root, cached, entry_path, read_entry
 from artifactual.replication.data import load_dataset
 from artifactual.replication.preprocess import Goel2022Preprocess, preprocess_dataset
-from conftest import face_like
+from helpers import face_like
 
 PP = Goel2022Preprocess(detect_face=False, size=12)
 AUDIT = AuditConfig(raw_side=16)

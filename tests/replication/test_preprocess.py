@@ -12,7 +12,7 @@ from artifactual.replication.data import load_dataset
 from artifactual.replication.data import dataset as dataset_mod
 from artifactual.replication.preprocess import (Goel2022Preprocess, apply, detect_largest_face, detection_rates,
                                                  ellipse_mask, preprocess_dataset, resize_with_padding)
-from conftest import write_jpeg
+from helpers import write_jpeg
 
 
 def test_haar_finds_the_astronaut_face_and_crops_it():

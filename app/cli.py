@@ -1,6 +1,6 @@
 """The ``artifactual`` command line.
 
->>> from artifactual.analyses.cli import build_parser
+>>> from artifactual.app.cli import build_parser
 >>> build_parser().parse_args(["data", "summarize", "--dataset", "orl"]).dataset
 'orl'
 """
@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+import artifactual.analyses.studies  # noqa: F401  (registers every study)
 from artifactual.replication.config import override, parse_assignments
 from artifactual.replication.data import DATA_ENV, DATASETS, load_dataset
 from artifactual.replication.data.dataset import DatasetError
@@ -20,6 +21,8 @@ from artifactual.replication.preprocess import Goel2022Preprocess, detection_rat
 from artifactual.replication.models import MODELS
 from artifactual.replication.parallel import ENGINES, check_engine, use_engine
 from artifactual.replication.runs import atomic_write_json
+from artifactual.replication.study import STUDIES, RunContext
+from artifactual.paper.figures import draw
 
 DATA_HELP = f"folder holding lfw/, utkface/ and orl/ (default: ${DATA_ENV})"
 
@@ -27,6 +30,14 @@ DATA_HELP = f"folder holding lfw/, utkface/ and orl/ (default: ${DATA_ENV})"
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=None, help="processes for decoding (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _add_engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", default="loky", choices=ENGINES,
+                   help="where decoding and units run: loky (this machine, default) or dask (a cluster; "
+                        "needs `pip install 'artifactual[dask]'`); the numbers do not depend on it")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="Dask scheduler address for --engine dask (default: a local cluster on this machine)")
 
 
 def _add_dataset(p: argparse.ArgumentParser) -> None:
@@ -70,27 +81,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="headline models (default: pixel_logreg knabenhans_cnn)")
     a.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a preprocessing setting (default: seed 000's pipeline at size=64)")
-    a.add_argument("--engine", default="loky", choices=ENGINES,
-                   help="where decoding and audit units run: loky (this machine, default) or dask (a cluster; "
-                        "needs `pip install 'artifactual[dask]'`); the numbers do not depend on it")
-    a.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="Dask scheduler address for --engine dask (default: a local cluster on this machine)")
+    _add_engine(a)
     _add_common(a)
 
     rep = sub.add_parser("replicate", help="rebuild a published system on public faces and audit it")
-    rep.add_argument("name", choices=["goel2022", "goel2022-fpt", "knabenhans2024"])
+    rep.add_argument("name", choices=STUDIES.names())
     rep.add_argument("--data-root", default=None, help=DATA_HELP)
     rep.add_argument("--embedded", action="store_true", help="use the embedded default instead of real data")
     rep.add_argument("--per-class", type=int, default=0,
-                     help="goel2022 only: subsample each class to about N images (0 = all)")
-    rep.add_argument("--per-dataset", type=int, default=0,
-                     help="goel2022-fpt only: images per study dataset, classes in proportion (0 = the study's 600)")
+                     help="subsample each class to about N images (0 = all); refused by a study without that setting")
+    rep.add_argument("--set", action="append", metavar="KEY=VALUE",
+                     help="override a field of the study's config (dotted for nested ones, e.g. audit.n_boot=200, "
+                          "variants=[]); unknown keys and wrong types are errors")
     rep.add_argument("--out", default=None, help="output folder (default: results/<name>)")
+    _add_engine(rep)
     _add_common(rep)
 
     r = sub.add_parser("run", help="the main job on the embedded default (offline)")
     r.add_argument("--out", default="results", help="results folder (default: results)")
-    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a preprocessing setting")
+    r.add_argument("--set", action="append", metavar="[STUDY.]KEY=VALUE",
+                   help="KEY=VALUE: the main job's preprocessing (e.g. size=24); STUDY.KEY=VALUE: that study's config "
+                        "(e.g. goel2022.audit.n_boot=200)")
     r.add_argument("--paper-dir", default=None, help="where the PDF is built (default: paper/build)")
     _add_common(r)
     return parser
@@ -146,58 +157,65 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "audit":
         return _audit(args)
     if args.command == "replicate":
+        study = STUDIES.get(args.name)
+        cfg = study.configure("embedded" if args.embedded else "real", parse_assignments(args.set), args.per_class)
         out = Path(args.out or Path("results") / args.name)
-        wrong = {"goel2022": "per_dataset", "goel2022-fpt": "per_class", "knabenhans2024": "per_class"}
-        if getattr(args, wrong[args.name]) or (args.name == "knabenhans2024" and args.per_dataset):
-            flag = "--per-dataset" if args.per_dataset else "--per-class"
-            print(f"error: {flag} does not apply to {args.name}: --per-class subsamples goel2022's classes, "
-                  "--per-dataset the goel2022-fpt study's datasets, and knabenhans2024 uses the seed's full split",
-                  file=sys.stderr)
-            return 2
-        if args.name == "knabenhans2024":
-            return _knabenhans(args, out)
-        if args.name == "goel2022-fpt":
-            from artifactual.analyses.goel2022_fpt import replicate_fpt
-
-            s = replicate_fpt(out, embedded=args.embedded, data_root=args.data_root,
-                              per_dataset=args.per_dataset or None, workers=args.workers, progress=not args.no_progress)
-            print("\n".join(s["readings"]))
-            print(f"wrote {out / 'summary.json'}, {out / 'summary.md'} and {len(s['figures'])} figures")
-            return 0
-        from artifactual.analyses.goel2022 import replicate
-
-        s = replicate(out, embedded=args.embedded, data_root=args.data_root, per_class=args.per_class,
-                      workers=args.workers, progress=not args.no_progress)
-        _print_audit(s, out)
+        check_engine(args.engine, args.scheduler)  # before any work: a wrong --scheduler is a clear error
+        with use_engine(args.engine, args.scheduler, args.workers):
+            s = study.run(cfg, out, _context(args, data_root=args.data_root))
+        _report(args.name, s, out)
         return 0
     if args.command == "run":
-        from artifactual.analyses.main_job import MainJobConfig, embedded_preprocess, run_main_job
-
-        cfg = MainJobConfig(preprocess=override(embedded_preprocess(), parse_assignments(args.set)))
-        summary = run_main_job(Path(args.out), cfg, workers=args.workers, progress=not args.no_progress)
-        print(format_summary(summary["dataset"]))
-        for r in summary["preprocessing"]["detection_rates"]["source"]:
-            print(f"  face detection in {r['source']}: {r['n_face']}/{r['n']} = {r['rate']:.2f} "
-                  f"(95% CI {r['ci_low']:.2f}-{r['ci_high']:.2f})")
-        print(f"wrote {Path(args.out) / 'summary.json'} and {Path(args.out) / 'summary.md'}")
-        from artifactual.analyses.goel2022 import replicate
-
-        out = Path(args.out) / "goel2022"
-        s = replicate(out, embedded=True, workers=args.workers, progress=not args.no_progress)
-        _print_audit(s, out)
-        from artifactual.analyses.goel2022_fpt import replicate_fpt
-
-        fpt = replicate_fpt(Path(args.out) / "goel2022-fpt", embedded=True, workers=args.workers,
-                            progress=not args.no_progress)
-        print("\n".join(fpt["readings"]))
-        from artifactual.paper.build import build
-
-        paper_dir = Path(args.paper_dir) if args.paper_dir else None
-        pdf = build(results_dir=Path(args.out), **({"out_dir": paper_dir, "figures_dir": paper_dir / "figures"}
-                                                   if paper_dir else {}))
-        print(f"paper: {pdf}")
-        return 0
+        return _run(args)
     raise AssertionError(f"unhandled command {args.command}")  # argparse guarantees a known command
+
+
+def _context(args: argparse.Namespace, data_root=None) -> RunContext:
+    return RunContext(data_root=data_root, workers=args.workers, progress=not args.no_progress)
+
+
+def _report(kind: str, s: dict, out: Path) -> None:
+    """Draw the result's figures (the paper's figure code, from the files just written) and say what was written."""
+    figures = draw(kind, out)
+    if "verdict" in s:
+        _print_audit(s, out)
+    else:
+        print("\n".join(s.get("readings", [])))
+    print(f"wrote {out / 'summary.json'}, {out / 'summary.md'} and {len(figures)} figures")
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The main job on the embedded default, every study with an embedded preset, then the paper."""
+    from artifactual.analyses.main_job import MainJobConfig, embedded_preprocess, run_main_job
+    from artifactual.paper.build import build
+
+    main_set, study_set = {}, {}
+    for key, value in parse_assignments(args.set).items():
+        name, dot, rest = key.partition(".")
+        if dot and name in STUDIES:
+            study_set.setdefault(name, {})[rest] = value
+        else:
+            main_set[key] = value
+    cfg = MainJobConfig(preprocess=override(embedded_preprocess(), main_set))
+    configs = {name: STUDIES.get(name).configure("embedded", study_set.get(name)) for name in STUDIES
+               if "embedded" in STUDIES.get(name).presets}  # every --set checked before anything runs
+    for name in set(study_set) - set(configs):
+        raise ValueError(f"--set {name}.*: study {name!r} has no embedded version, so `artifactual run` skips it")
+    results = Path(args.out)
+    summary = run_main_job(results, cfg, workers=args.workers, progress=not args.no_progress)
+    print(format_summary(summary["dataset"]))
+    for r in summary["preprocessing"]["detection_rates"]["source"]:
+        print(f"  face detection in {r['source']}: {r['n_face']}/{r['n']} = {r['rate']:.2f} "
+              f"(95% CI {r['ci_low']:.2f}-{r['ci_high']:.2f})")
+    print(f"wrote {results / 'summary.json'} and {results / 'summary.md'}")
+    for name, study_cfg in configs.items():
+        out = results / name
+        _report(name, STUDIES.get(name).run(study_cfg, out, _context(args)), out)
+    paper_dir = Path(args.paper_dir) if args.paper_dir else None
+    pdf = build(results_dir=results, **({"out_dir": paper_dir, "figures_dir": paper_dir / "figures"}
+                                       if paper_dir else {}))
+    print(f"paper: {pdf}")
+    return 0
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -207,8 +225,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _audit_on_engine(args: argparse.Namespace) -> int:
-    from artifactual.analyses.audit import AuditRun, HeadlineConfig, run_audit, write_summary
-    from artifactual.paper.figures import render_audit_figures
+    from artifactual.analyses.audit import AuditRun, HeadlineConfig, run_audit
     from artifactual.replication.data import manifest as manifest_loader
 
     ds = manifest_loader.load(Path(args.manifest), workers=args.workers, progress=not args.no_progress,
@@ -227,22 +244,7 @@ def _audit_on_engine(args: argparse.Namespace) -> int:
                    data_description=f"user manifest {args.manifest}",
                    extra={"design": {"manifest": str(args.manifest), "skipped_rows": skipped}})
     out = Path(args.out)
-    s = run_audit(run, out, workers=args.workers, progress=not args.no_progress)
-    s["figures"] = render_audit_figures(s, out)
-    write_summary(s, out)
-    _print_audit(s, out)
-    return 0
-
-
-def _knabenhans(args: argparse.Namespace, out: Path) -> int:
-    from artifactual.analyses.knabenhans2024_report import NEEDS, replicate_knabenhans, write_knabenhans
-
-    if args.embedded:
-        raise DatasetError(NEEDS)
-    s = replicate_knabenhans(out, data_root=args.data_root, workers=args.workers, progress=not args.no_progress)
-    write_knabenhans(s, out)
-    print("\n".join(s["readings"]))
-    print(f"wrote {out / 'summary.json'}, {out / 'summary.md'} and {len(s['figures'])} figures")
+    _report("audit", run_audit(run, out, workers=args.workers, progress=not args.no_progress), out)
     return 0
 
 
@@ -253,7 +255,6 @@ def _print_audit(s: dict, out: Path) -> None:
     print(f"verdict: {s['verdict']}")
     for r in s["verdict_reasons"]:
         print(f"  - {r}")
-    print(f"wrote {out / 'summary.json'}, {out / 'summary.md'} and {len(s['figures'])} figures")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ import sys
 
 import pandas as pd
 
-from artifactual.analyses.cli import build_parser, main
+from artifactual.app.cli import build_parser, main
 from artifactual.replication.data import DATASETS
-from conftest import write_jpeg
+from helpers import write_jpeg
 
 
 def test_cli_dataset_choices_come_from_the_registry():
@@ -81,16 +81,30 @@ def test_summarize_manifest_and_errors(tmp_path, capsys):
 
 
 def test_console_script_is_installed():
-    done = subprocess.run([sys.executable, "-m", "artifactual.analyses.cli", "data", "list"],
+    done = subprocess.run([sys.executable, "-m", "artifactual.app.cli", "data", "list"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "lfw_subset" in done.stdout and "UMass" in done.stdout
 
 
 def test_subsampling_flags_are_refused_where_they_do_not_apply(capsys, tmp_path):
-    """--per-class means goel2022's classes; the FPT study takes --per-dataset; seed 002 takes neither."""
+    """--per-class means "images per class" wherever a study has that setting, and is refused elsewhere."""
     assert main(["replicate", "knabenhans2024", "--per-class", "100", "--data-root", str(tmp_path)]) == 2
     assert "--per-class does not apply to knabenhans2024" in capsys.readouterr().err
     assert main(["replicate", "goel2022-fpt", "--per-class", "100", "--embedded"]) == 2
     assert "--per-class does not apply to goel2022-fpt" in capsys.readouterr().err
-    assert main(["replicate", "goel2022", "--per-dataset", "100", "--embedded"]) == 2
-    assert "--per-dataset does not apply to goel2022" in capsys.readouterr().err
+
+
+def test_study_configs_are_reachable_and_checked(capsys):
+    """--set reaches every study's config (dotted keys for nested ones); typos and wrong types are errors."""
+    from artifactual.replication.study import STUDIES
+
+    cfg = STUDIES.get("knabenhans2024").configure("real", {"variants": "[]", "fairness.n_boot": "200"})
+    assert cfg.variants == () and cfg.fairness.n_boot == 200
+    assert STUDIES.get("goel2022").configure("embedded", {}, per_class=30).design.per_class == 30
+    assert STUDIES.get("goel2022-fpt").configure("real", {"per_dataset": "300"}).per_dataset == 300
+    assert main(["replicate", "goel2022", "--embedded", "--set", "audit.n_bot=3"]) == 2
+    assert "unknown config key 'audit.n_bot'" in capsys.readouterr().err
+    assert main(["replicate", "goel2022", "--embedded", "--set", "audit.n_boot=many"]) == 2
+    assert "'audit.n_boot': expected an integer" in capsys.readouterr().err
+    assert main(["replicate", "knabenhans2024", "--embedded"]) == 2
+    assert "no embedded version" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from artifactual.replication.data.images import ImageError, decode_file
-from conftest import make_bad_files
+from helpers import make_bad_files
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,7 @@ def _rate(ds: Dataset, cfg: Goel2022Preprocess, workers: int, repeats: int) -> f
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m artifactual.replication.bench", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m artifactual.app.bench", description=__doc__)
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--per-dataset", type=int, default=1500, help="images sampled from each dataset")
     ap.add_argument("--repeats", type=int, default=3)
@@ -136,7 +136,7 @@ def bench_full_audit(data_root: str | None) -> dict[str, float]:
     cache = tempfile.mkdtemp(prefix="artifactual-bench-cache-")
     out_dir = tempfile.mkdtemp(prefix="artifactual-bench-out-")
     env = {**os.environ, "ARTIFACTUAL_CACHE": cache}
-    cmd = [sys.executable, "-m", "artifactual.analyses.cli", "replicate", "goel2022", "--out", out_dir, "--no-progress"]
+    cmd = [sys.executable, "-m", "artifactual.app.cli", "replicate", "goel2022", "--out", out_dir, "--no-progress"]
     if data_root:
         cmd += ["--data-root", data_root]
     res = {}

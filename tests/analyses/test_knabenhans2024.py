@@ -47,7 +47,7 @@ def test_gender_balance_takes_whole_people_and_equal_numbers():
 
 
 def test_cli_without_real_data_names_the_data_root_it_needs(monkeypatch, capsys, tmp_path):
-    from artifactual.analyses.cli import main
+    from artifactual.app.cli import main
 
     monkeypatch.delenv("ARTIFACTUAL_DATA", raising=False)
     for extra in ([], ["--embedded"]):
@@ -92,13 +92,15 @@ def fake_root(tmp_path_factory) -> Path:
 
 
 def test_whole_run_on_made_up_faces(fake_root, tmp_path):
-    from artifactual.analyses.knabenhans2024_report import replicate_knabenhans, write_knabenhans
+    from artifactual.analyses.studies.knabenhans2024 import run
     from artifactual.paper.build import build
+    from artifactual.paper.figures import draw
+    from artifactual.replication.study import RunContext
 
     cfg = Knabenhans2024Config(epochs=2, variants=(1, 2), audit_per_source=80, fairness=FairnessConfig(n_boot=200))
     out = tmp_path / "results" / "knabenhans2024"
-    s = replicate_knabenhans(out, data_root=fake_root, workers=1, progress=False, cfg=cfg, log=lambda *a: None)
-    write_knabenhans(s, out)
+    ctx = RunContext(data_root=fake_root, workers=1, progress=False, log=lambda *a: None)
+    s = run(cfg, out, ctx)
     saved = json.loads((out / "summary.json").read_text())
     for m in ("accuracy", "balanced_accuracy", "roc_auc", "f1"):
         t = saved["table1"]["test"][m]
@@ -121,9 +123,10 @@ def test_whole_run_on_made_up_faces(fake_root, tmp_path):
     v = {c["name"]: c for c in saved["audit"]["checks"]}["label_source_association"]
     assert v["estimate"] < 0.05 and v["ci_high"] < 0.3
     assert saved["never_about_real_people"] and saved["readings"]
-    assert all((out / f).is_file() for f in saved["figures"].values())
+    assert "figures" not in saved  # the study never draws; the paper does, from its files
+    assert all((out / f).is_file() for f in draw("knabenhans2024", out).values())
     # a rerun reuses every trained unit
-    again = replicate_knabenhans(out, data_root=fake_root, workers=1, progress=False, cfg=cfg, log=lambda *a: None)
+    again = run(cfg, out, ctx)
     assert again["table1"] == s["table1"]
     pdf = build(tmp_path / "results", out_dir=tmp_path / "build", figures_dir=tmp_path / "figures")
     assert pdf.read_bytes()[:4] == b"%PDF"

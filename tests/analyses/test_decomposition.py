@@ -153,7 +153,7 @@ def test_controlled_confounding_swap_and_harmonised_see_a_capture_only_signal():
 
 
 def test_audit_command_on_a_planted_partial_confound(tmp_path):
-    from artifactual.analyses.cli import main
+    from artifactual.app.cli import main
 
     d, mark, side_a = design(0)
     rows = []

@@ -1,4 +1,27 @@
-"""Figures of the seed-002 replication, drawn from ``results/knabenhans2024/summary.json`` only."""
+"""Figures of the seed-002 replication (Knabenhans 2024), drawn from ``results/knabenhans2024/summary.json`` only.
+
+The study (analyses.knabenhans2024_report) writes the numbers; these functions only draw them into
+``DIR/figures/<key>.png``, each returning None when its data is absent:
+
+- ``seed_vs_ours``: seed 002's numbers beside ours, with our 95% intervals;
+- ``models_test``: every model's test metrics beside the seed's;
+- ``group_metrics``: the fairness model's accuracy and ROC AUC by race and by age decade;
+- ``lfw_shift``: each model, trained on UTKFace, on UTKFace's test set and on LFW;
+- ``cnn_training``: the CNNs' first runs (validation and training loss by epoch).
+
+The study's audit on gender across sources sits in ``DIR/audit``, an audit folder:
+``artifactual.paper.figures.draw("knabenhans2024", DIR)`` draws its audit figures there too.
+
+Examples
+--------
+>>> import tempfile
+>>> row = {"what": "test accuracy, model 2", "seed": 0.91, "ours": 0.89, "ci_low": 0.87, "ci_high": 0.91}
+>>> out = Path(tempfile.mkdtemp())
+>>> seed_vs_ours({"seed_comparison": [row]}, out), models_test({"models": []}, out)
+('figures/seed_vs_ours.png', None)
+>>> list(FIGURES.figures)
+['seed_vs_ours', 'models_test', 'group_metrics', 'lfw_shift', 'cnn_training']
+"""
 
 from __future__ import annotations
 
@@ -7,7 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from artifactual.paper.figures import _save, plt
+from artifactual.paper.figures.common import FigureSet, plt, save
+
+FIGURES = FigureSet("knabenhans2024")
 
 METRIC_LABELS = {"accuracy": "accuracy", "balanced_accuracy": "balanced acc.", "roc_auc": "ROC AUC", "f1": "F1"}
 
@@ -16,6 +41,7 @@ def _err(m: dict[str, float]) -> list[list[float]]:
     return [[m["estimate"] - m["ci_low"]], [m["ci_high"] - m["estimate"]]]
 
 
+@FIGURES.figure("seed_vs_ours")
 def seed_vs_ours(s: dict[str, Any], out: Path) -> str | None:
     rows = s.get("seed_comparison") or []
     if not rows:
@@ -29,9 +55,10 @@ def seed_vs_ours(s: dict[str, Any], out: Path) -> str | None:
     ax.invert_yaxis()
     ax.set(xlabel="metric value", title="Seed 002's numbers beside ours")
     ax.legend(fontsize=7, loc="lower left")
-    return _save(fig, out / "figures" / "seed_vs_ours.png")
+    return save(fig, out, "seed_vs_ours")
 
 
+@FIGURES.figure("models_test")
 def models_test(s: dict[str, Any], out: Path) -> str | None:
     models = s.get("models") or []
     if not models:
@@ -53,9 +80,10 @@ def models_test(s: dict[str, Any], out: Path) -> str | None:
     ax.set_xticks(range(len(METRIC_LABELS)), list(METRIC_LABELS.values()))
     ax.set(ylabel="test set (95% CI)", title="Models on the UTKFace test set")
     ax.legend(fontsize=7, ncol=3)
-    return _save(fig, out / "figures" / "models_test.png")
+    return save(fig, out, "models_test")
 
 
+@FIGURES.figure("group_metrics")
 def group_metrics(s: dict[str, Any], out: Path) -> str | None:
     groups = s.get("groups") or []
     attrs = [a for a in ("race", "age_decade") if any(g["attribute"] == a for g in groups)]
@@ -80,9 +108,10 @@ def group_metrics(s: dict[str, Any], out: Path) -> str | None:
         handles, labels = ax.get_legend_handles_labels()
         if handles:
             ax.legend(dict(zip(labels, handles)).values(), dict(zip(labels, handles)).keys(), fontsize=7)
-    return _save(fig, out / "figures" / "group_metrics.png")
+    return save(fig, out, "group_metrics")
 
 
+@FIGURES.figure("lfw_shift")
 def lfw_shift(s: dict[str, Any], out: Path) -> str | None:
     shift = s.get("lfw_shift") or {}
     if not shift:
@@ -100,9 +129,10 @@ def lfw_shift(s: dict[str, Any], out: Path) -> str | None:
         ax.set_xticks(range(len(names)), [n.replace("_", " ") for n in names])
         ax.set(ylim=(0, 1.02), ylabel="95% CI (LFW: clustered by person)", title=f"{model}: trained on UTKFace")
         ax.legend(fontsize=7)
-    return _save(fig, out / "figures" / "lfw_shift.png")
+    return save(fig, out, "lfw_shift")
 
 
+@FIGURES.figure("cnn_training")
 def cnn_training(s: dict[str, Any], out: Path) -> str | None:
     cnns = [m for m in s.get("models") or [] if m.get("first_run")]
     if not cnns:
@@ -116,12 +146,4 @@ def cnn_training(s: dict[str, Any], out: Path) -> str | None:
     ax.set(xlabel="epoch", ylabel="cross-entropy", title="First runs (dashed: training); dotted: epoch refit",
            xticks=np.arange(1, 1 + max(len(m["first_run"]) for m in cnns)))
     ax.legend(fontsize=7)
-    return _save(fig, out / "figures" / "cnn_training.png")
-
-
-FIGURES = {"seed_vs_ours": seed_vs_ours, "models_test": models_test, "group_metrics": group_metrics,
-           "lfw_shift": lfw_shift, "cnn_training": cnn_training}
-
-
-def render_knabenhans_figures(summary: dict[str, Any], out: Path) -> dict[str, str]:
-    return {name: p for name, fn in FIGURES.items() if (p := fn(summary, Path(out)))}
+    return save(fig, out, "cnn_training")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from artifactual.analyses.cli import main
+from artifactual.app.cli import main
 from artifactual.replication.data import load_dataset
 from artifactual.replication.data.summary import summarize
 
@@ -41,9 +41,11 @@ def test_utkface_fields_and_cli_summary(real_data_root, capsys):
 @pytest.mark.slow
 def test_goel2022_replication_on_real_data(real_data_root, tmp_path):
     """The acceptance run, subsampled: high AUROC, and the audit calls it a source confound."""
-    from artifactual.analyses.goel2022 import replicate
+    from artifactual.replication.study import STUDIES, RunContext
 
-    s = replicate(tmp_path / "goel2022", embedded=False, data_root=real_data_root, per_class=600, progress=False)
+    study = STUDIES.get("goel2022")
+    s = study.run(study.configure("real", per_class=600), tmp_path / "goel2022",
+                  RunContext(data_root=real_data_root, progress=False))
     assert s["verdict"] == "source_confound"
     assert s["headline"]["auroc"] >= 0.9 and s["headline"]["auroc_ci"][0] > 0.5
     assert {r["source"] for r in s["design"]["sources"]} == {"orl", "utkface_mugshot_capture", "utkface", "lfw"}
@@ -55,8 +57,10 @@ FPT_DESIGN_SHA256 = "6d4982f0b2855d04a9b997c7be19082e707b8e23e27ac16b8ff49ce809e
 
 
 def test_fpt_study_design_is_pinned(real_data_root):
-    from artifactual.analyses.goel2022_fpt import FPTStudyConfig, design_fingerprint, load_datasets
+    from artifactual.analyses.goel2022_fpt import design_fingerprint
+    from artifactual.analyses.studies.goel2022_fpt import load_datasets, real
+    from artifactual.replication.study import RunContext
 
-    d = load_datasets(False, real_data_root, FPTStudyConfig(), None, False)["confounded_design"]
+    d = load_datasets(real(), RunContext(data_root=real_data_root, progress=False))["confounded_design"]
     fp = design_fingerprint(d)
     assert (fp["images"], fp["sha256"]) == (600, FPT_DESIGN_SHA256), fp

@@ -1,22 +1,35 @@
-"""The paper builds from a results folder the test makes itself, and never from the real one."""
+"""The paper builds from a results folder the test makes itself, and never from the real one; it draws
+every figure itself (artifactual.paper.figures) from the summaries and data files there."""
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import json
+import pkgutil
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import artifactual.paper.figures
 from artifactual.paper import build as paper_build
 from artifactual.paper.build import PaperBuildError, build
+from artifactual.paper.figures import KINDS, FigureError, draw
 
-# Made-up numbers in the schema results/goel2022/summary.json follows; none is a real result.
+_CURVE = {"fpr": [0, 0.1, 1], "tpr": [0, 0.8, 1], "tpr_low": [0, 0.7, 1], "tpr_high": [0, 0.9, 1],
+          "recall": [0, 0.8, 1], "precision": [1, 0.9, 0.5], "precision_low": [1, 0.85, 0.5],
+          "precision_high": [1, 0.95, 0.5]}
+
+# Made-up numbers in the schema results/goel2022/summary.json follows; none is a real result. It holds
+# no `figures` key: the paper build draws the figures (here: roc_pr) from the summary itself.
 FAKE_SUMMARY = {
     "data": "fake test data (made in tmp_path)",
+    "classes": {"0": "B: portrait sources", "1": "A: mugshot-style sources"},
     "design": {"sources": [
         {"source": "fake_mugshot_style", "class": "A: mugshot-style sources", "n": 1200},
         {"source": "fake_portrait", "class": "B: portrait sources", "n": 1300},
@@ -24,6 +37,7 @@ FAKE_SUMMARY = {
     "headline": {"models": [{
         "name": "gpt2_frozen_pretrained_transformer", "auroc": 0.91234, "auroc_ci": [0.8801, 0.9404],
         "average_precision": 0.8765, "average_precision_ci": [0.85, 0.9], "n": 500,
+        "curves": {"roc": _CURVE, "pr": _CURVE},
     }]},
     "checks": [
         {"name": "source_predictability", "metric": "auroc", "estimate": 0.97, "ci_low": 0.95,
@@ -48,19 +62,22 @@ FAKE_SUMMARY = {
                      "members": ["label_learnable"], "note": "controls unadjusted"},
     "verdict": "source_confound",
     "verdict_reasons": ["the label is a function of the source"],
-    "figures": {"roc_pr": "figures/roc_pr.png", "absent_one": "figures/nowhere.png"},
 }
 
 
 def _fake_results(root: Path, summary: dict | str = FAKE_SUMMARY) -> Path:
+    """results/goel2022/summary.json and nothing else (no figures: the build draws them)."""
     section = root / "results" / "goel2022"
-    (section / "figures").mkdir(parents=True)
+    section.mkdir(parents=True)
     text = summary if isinstance(summary, str) else json.dumps(summary)  # json writes NaN as NaN
     (section / "summary.json").write_text(text)
-    rgb = np.zeros((24, 32, 3), np.uint8)
-    rgb[:, :16, 0] = 200
-    Image.fromarray(rgb).save(section / "figures" / "roc_pr.png")
     return root / "results"
+
+
+def _is_png(path: Path) -> bool:
+    with Image.open(path) as im:
+        im.verify()
+        return im.format == "PNG"
 
 
 def _build(tmp_path: Path, results: Path) -> tuple[Path, dict]:
@@ -89,14 +106,18 @@ def _flat_text(pdf: Path) -> str:
 
 def test_builds_pdf_from_fake_results(tmp_path):
     results = _fake_results(tmp_path)
+    before = (results / "goel2022" / "summary.json").read_bytes()
     pdf, data = _build(tmp_path, results)
     assert pdf == (tmp_path / "build" / "paper.pdf").resolve()
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert data["sections"]["goel2022"]["verdict"] == "source_confound"
     assert data["sections"]["goel2022"]["checks"][1]["p_holm"] is None  # NaN -> null for Typst
+    # drawn by the build from a summary with no `figures` key (the other audit figures lack their data)
     assert data["figures"]["goel2022"] == {"roc_pr": "goel2022-roc_pr.png"}
-    assert (tmp_path / "figures" / "goel2022-roc_pr.png").is_file()
-    assert any(p.endswith("nowhere.png") for p in data["missing"])
+    assert _is_png(results / "goel2022" / "figures" / "roc_pr.png")
+    assert _is_png(tmp_path / "figures" / "goel2022-roc_pr.png")
+    assert (results / "goel2022" / "summary.json").read_bytes() == before  # read, never rewritten
+    assert all(p.endswith("summary.json") for p in data["missing"])  # only the sections not run
     text = _pdf_text(pdf)
     if text is None:
         pytest.skip("neither pdftotext nor pypdf installed: PDF text not checked")
@@ -129,8 +150,35 @@ def test_bad_summary_json_names_the_file(tmp_path):
         _build(tmp_path, results)
 
 
-def test_typst_failure_is_a_clear_error(tmp_path):
+def test_summary_of_the_wrong_type_names_the_file(tmp_path):
+    results = _fake_results(tmp_path, summary="[1, 2]")
+    with pytest.raises(PaperBuildError, match="goel2022/summary.json holds a list, expected a JSON object"):
+        _build(tmp_path, results)
+    with pytest.raises(FigureError, match="goel2022/summary.json holds a JSON list, expected an object"):
+        draw("goel2022", results / "goel2022")
+
+
+def test_field_of_the_wrong_type_names_the_file_and_figure(tmp_path):
+    import matplotlib.pyplot as plt
+
     results = _fake_results(tmp_path, summary={**FAKE_SUMMARY, "checks": 5})
+    open_before = plt.get_fignums()
+    with pytest.raises(PaperBuildError, match=r"goel2022/summary.json: figure 'dose_response' \(goel2022\) "
+                                              r"could not be drawn: TypeError"):
+        _build(tmp_path, results)
+    assert plt.get_fignums() == open_before  # the half-drawn figure was closed
+
+
+def test_old_figures_key_is_ignored(tmp_path):
+    # a summary written before the paper drew its own figures: its mapping (here unusable) is not read
+    old = {**FAKE_SUMMARY, "figures": {"bad key!": "../../elsewhere.png", "absent_one": "figures/nowhere.png"}}
+    _, data = _build(tmp_path, _fake_results(tmp_path, old))
+    assert data["figures"]["goel2022"] == {"roc_pr": "goel2022-roc_pr.png"}
+    assert not any("nowhere" in p for p in data["missing"])
+
+
+def test_typst_failure_is_a_clear_error(tmp_path):
+    results = _fake_results(tmp_path, summary={**FAKE_SUMMARY, "design": 5})  # read by Typst, not by a figure
     with pytest.raises(PaperBuildError, match="typst could not compile .*main.typ"):
         _build(tmp_path, results)
 
@@ -141,19 +189,88 @@ def test_main_writes_where_told(tmp_path, capsys):
     code = paper_build.main(["--results", str(results), "--out-dir", str(out),
                              "--figures-dir", str(tmp_path / "figs")])
     assert code == 0
-    assert (out / "paper.pdf").is_file()
-    assert "figure listed but absent" in capsys.readouterr().out
+    assert (out / "paper.pdf").is_file() and (tmp_path / "figs" / "goel2022-roc_pr.png").is_file()
+    printed = capsys.readouterr().out
+    assert f"paper: wrote {(out / 'paper.pdf').resolve()}" in printed
+    assert "figure listed but absent" not in printed
+
+
+def test_default_figures_folder_is_not_the_figure_package():
+    assert paper_build.DEFAULT_FIGURES_DIR != Path(artifactual.paper.figures.__file__).parent
+
+
+# ---- the figure package: one registry of result kinds, `draw`, and its command ---------------------
+
+def test_every_section_and_nested_folder_is_a_kind():
+    assert set(paper_build.SECTIONS) <= set(KINDS)
+    assert {"audit", "goel2022", "goel2022-fpt", "knabenhans2024", "calibration"} == set(KINDS)
+    assert all(kind in KINDS for spec in KINDS.values() for _, kind in spec.nested)
+    assert KINDS["goel2022"].figures == KINDS["audit"].figures  # seed 000's folder is an audit folder
+    assert list(KINDS["audit"].figures) == ["roc_pr", "property_distributions", "dose_response", "mean_images",
+                                            "loso_matrix", "decomposition", "confounding_curve", "capture_swap"]
+
+
+def test_draw_unknown_kind_lists_the_kinds(tmp_path):
+    with pytest.raises(KeyError, match="goel2023.*audit, goel2022, goel2022-fpt, knabenhans2024, calibration"):
+        draw("goel2023", tmp_path)
+
+
+@pytest.mark.parametrize("text, says", [(None, "summary.json is absent"),
+                                        ("{not json", "summary.json is not valid JSON")])
+def test_draw_bad_summary_names_the_file(tmp_path, text, says):
+    if text is not None:
+        (tmp_path / "summary.json").write_text(text)
+    with pytest.raises(FigureError, match=says) as err:
+        draw("audit", tmp_path)
+    assert str(tmp_path / "summary.json") in str(err.value)
+
+
+def test_knabenhans_draws_its_nested_audit(tmp_path):
+    folder, audit = tmp_path / "knabenhans2024", tmp_path / "knabenhans2024" / "audit"
+    audit.mkdir(parents=True)
+    row = {"what": "test accuracy, model 2", "seed": 0.91, "ours": 0.89, "ci_low": 0.87, "ci_high": 0.91}
+    (folder / "summary.json").write_text(json.dumps({"seed_comparison": [row]}))
+    (audit / "summary.json").write_text(json.dumps(FAKE_SUMMARY))
+    made = draw("knabenhans2024", folder)
+    assert made == {"seed_vs_ours": "figures/seed_vs_ours.png"}  # the audit's keys are not the section's
+    assert _is_png(folder / made["seed_vs_ours"]) and _is_png(audit / "figures" / "roc_pr.png")
+    shutil.rmtree(audit)
+    assert draw("knabenhans2024", folder) == made  # no audit folder: nothing else to draw
+
+
+def test_command_redraws_and_keeps_the_summary(tmp_path):
+    results = _fake_results(tmp_path)
+    folder = results / "goel2022"
+    before = (folder / "summary.json").read_bytes()
+    run = subprocess.run([sys.executable, "-m", "artifactual.paper.figures", "audit", str(folder)],
+                         capture_output=True, text=True, check=True)
+    assert json.loads(run.stdout) == {"roc_pr": "figures/roc_pr.png"}
+    assert _is_png(folder / "figures" / "roc_pr.png")
+    assert (folder / "summary.json").read_bytes() == before  # never rewritten
+    bad = subprocess.run([sys.executable, "-m", "artifactual.paper.figures", "audit", str(tmp_path / "none")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "summary.json is absent" in bad.stderr
+
+
+FIGURE_MODULES = sorted(info.name for info in pkgutil.walk_packages(artifactual.paper.figures.__path__,
+                                                                     "artifactual.paper.figures."))
+
+
+@pytest.mark.parametrize("name", ["artifactual.paper.figures", *FIGURE_MODULES])
+def test_figure_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0, name
 
 
 # ---- the calibration appendix (results/calibration/summary.json, `make calibrate`) ----------------
 
 def _fake_calibration(results: Path) -> Path:
-    """results/calibration/summary.json written by analyses.calibration.summarise from made-up rows,
-    and its figures drawn by artifactual.paper.figures_calibration; returns the folder."""
+    """results/calibration/summary.json written by analyses.calibration.summarise from made-up rows
+    (no figures: the paper build draws them); returns the folder."""
     import pandas as pd
 
     from artifactual.analyses.calibration import Design, summarise
-    from artifactual.paper import figures_calibration
 
     rng = np.random.default_rng(0)
     rows = []
@@ -177,13 +294,12 @@ def _fake_calibration(results: Path) -> Path:
     folder = results / "calibration"
     folder.mkdir(parents=True)
     summarise(pd.DataFrame(rows), folder, seconds=60.0)
-    assert figures_calibration.main(folder) == 0
     return folder
 
 
 @pytest.fixture(scope="module")
 def calibration_folder(tmp_path_factory) -> Path:
-    """One fake results/calibration (its figures drawn once); each test copies it."""
+    """One fake results/calibration (summarised once); each test copies it."""
     return _fake_calibration(tmp_path_factory.mktemp("calibration") / "results")
 
 
@@ -195,12 +311,13 @@ def _copy_calibration(folder: Path, results: Path) -> Path:
 def test_calibration_appendix_from_fake_results(tmp_path, calibration_folder):
     folder = _copy_calibration(calibration_folder, tmp_path / "results")
     summary = json.loads((folder / "summary.json").read_text())
-    for rel in summary["figures"].values():
-        assert (folder / rel).read_bytes()[:4] == b"\x89PNG"
+    assert "figures" not in summary  # the analysis writes data only
     pdf, data = _build(tmp_path, tmp_path / "results")
     cal = data["sections"]["calibration"]
     assert cal["name"] == "calibration" and cal["datasets"] == summary["datasets"]
     assert data["figures"]["calibration"] == {k: f"calibration-{k}.png" for k in ("fpr", "coverage", "min_size")}
+    for key in ("fpr", "coverage", "min_size"):
+        assert _is_png(folder / "figures" / f"{key}.png")
     flat = _flat_text(pdf)
     assert "Error rates of the audit" in flat
     assert "make calibrate" in flat and "results/calibration/summary.json does not exist" not in flat
@@ -219,16 +336,6 @@ def test_calibration_missing_names_the_command(tmp_path):
     assert data["sections"]["calibration"] is None
     flat = _flat_text(pdf)
     assert "Error rates of the audit" in flat and "make calibrate" in flat
-    assert "python -m artifactual.paper.figures_calibration results/calibration" in flat
-
-
-def test_figures_calibration_docstring_example():
-    import doctest
-
-    from artifactual.paper import figures_calibration
-
-    result = doctest.testmod(figures_calibration, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 # ---- how much of the headline is source (summary["decomposition"], analyses.decomposition) -----------
@@ -275,28 +382,17 @@ def _decomposition(mixed: bool = True) -> dict:
 
 
 def _audit_with_decomposition(root: Path, mixed: bool) -> Path:
-    """results/goel2022 holding FAKE_SUMMARY plus a decomposition, with a small stand-in PNG for each of its
-    figures (test_decomposition_figures_are_pngs_and_skip_missing_parts draws the real ones)."""
-    results = _fake_results(root, {**FAKE_SUMMARY, "decomposition": _decomposition(mixed)})
-    section = results / "goel2022"
-    summary = json.loads((section / "summary.json").read_text())
-    keys = ("decomposition", "capture_swap") + (("confounding_curve",) if mixed else ())
-    summary["figures"] = {k: "figures/roc_pr.png" for k in keys}
-    (section / "summary.json").write_text(json.dumps(summary))
-    return results
+    """results/goel2022 holding FAKE_SUMMARY plus a decomposition (the build draws its figures)."""
+    return _fake_results(root, {**FAKE_SUMMARY, "decomposition": _decomposition(mixed)})
 
 
 def test_decomposition_figures_are_pngs_and_skip_missing_parts(tmp_path):
-    from artifactual.paper.figures import render_audit_figures
-    from artifactual.paper.figures_decomposition import FIGURES
+    from artifactual.paper.figures.decomposition import FIGURES
 
-    curve = {"fpr": [0, 1], "tpr": [0, 1], "tpr_low": [0, 1], "tpr_high": [0, 1], "recall": [0, 1],
-             "precision": [1, 0.5], "precision_low": [1, 0.5], "precision_high": [1, 0.5]}
-    headline = {"auroc": 0.912, "auroc_ci": [0.88, 0.94],
-                "models": [{**FAKE_SUMMARY["headline"]["models"][0], "curves": {"roc": curve, "pr": curve}}]}
-    base = {**FAKE_SUMMARY, "classes": {"0": "B: portrait sources", "1": "A: mugshot-style sources"},
-            "headline": headline}
-    made = render_audit_figures({**base, "decomposition": _decomposition(mixed=True)}, tmp_path)
+    headline = {**FAKE_SUMMARY["headline"], "auroc": 0.912, "auroc_ci": [0.88, 0.94]}
+    base = {**FAKE_SUMMARY, "headline": headline}
+    (tmp_path / "summary.json").write_text(json.dumps({**base, "decomposition": _decomposition(mixed=True)}))
+    made = draw("audit", tmp_path)
     assert {"decomposition", "confounding_curve", "capture_swap"} <= set(made)  # registered beside the others
     for key in ("decomposition", "confounding_curve", "capture_swap"):
         png = tmp_path / made[key]
@@ -305,15 +401,15 @@ def test_decomposition_figures_are_pngs_and_skip_missing_parts(tmp_path):
             im.verify()
             assert min(im.size) > 200
     seed000 = {**base, "decomposition": _decomposition(mixed=False)}
-    assert FIGURES["confounding_curve"](seed000, tmp_path / "s") is None  # not applicable: no figure
-    for fn in FIGURES.values():  # a summary written before the decomposition: none of them
+    assert FIGURES.figures["confounding_curve"](seed000, tmp_path / "s") is None  # not applicable: no figure
+    for fn in FIGURES.figures.values():  # a summary written before the decomposition: none of them
         assert fn(base, tmp_path / "bare") is None
     assert not (tmp_path / "s").exists() and not (tmp_path / "bare").exists()
 
 
 def test_paper_shows_the_decomposition(tmp_path):
     pdf, data = _build(tmp_path, _audit_with_decomposition(tmp_path, mixed=True))
-    assert set(data["figures"]["goel2022"]) == {"decomposition", "confounding_curve", "capture_swap"}
+    assert set(data["figures"]["goel2022"]) == {"roc_pr", "decomposition", "confounding_curve", "capture_swap"}
     flat = _flat_text(pdf)
     assert "How much of the headline is source?" in flat
     assert "0.804 [0.755, 0.853]" in flat and "0.271 [0.184, 0.358]" in flat  # within-source row, share row
@@ -343,7 +439,6 @@ def test_verdict_grid_figures_and_appendix(tmp_path, calibration_folder):
     import pandas as pd
 
     from artifactual.analyses.calibration_verdict import VerdictDesign, expected_verdicts, verdict_summary
-    from artifactual.paper import figures_calibration
 
     rows = []
     for i, (trait, artifact, assoc) in enumerate([(t, a, p) for t in ("none", "strong") for a in ("none", "strong")
@@ -358,24 +453,14 @@ def test_verdict_grid_figures_and_appendix(tmp_path, calibration_folder):
     folder = _copy_calibration(calibration_folder, tmp_path / "results")
     summary = json.loads((folder / "summary.json").read_text())
     summary["verdict"] = json.loads(json.dumps(verdict_summary(pd.DataFrame(rows)), default=float))
-    summary["figures"].update(summary["verdict"]["figures"])
-    made = figures_calibration.render_calibration_figures(summary, folder)
+    (folder / "summary.json").write_text(json.dumps(summary))
+    made = draw("calibration", folder)
     assert {"verdict_confusion", "explained_share"} <= set(made)
     for key in ("verdict_confusion", "explained_share"):
-        assert (folder / made[key]).read_bytes()[:4] == b"\x89PNG"
-    (folder / "summary.json").write_text(json.dumps(summary))
+        assert _is_png(folder / made[key])
     pdf, data = _build(tmp_path, tmp_path / "results")
     assert {"verdict_confusion", "explained_share"} <= set(data["figures"]["calibration"])
     flat = _flat_text(pdf)
     assert "The verdict on a grid of known truths" in flat and "The verdict grid has not been run" not in flat
     assert "15 of 16 datasets got a right verdict" in flat
     assert "No artifact: called source_confound" in flat
-
-
-def test_figures_decomposition_docstring_example():
-    import doctest
-
-    from artifactual.paper import figures_decomposition
-
-    result = doctest.testmod(figures_decomposition, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0

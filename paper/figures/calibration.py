@@ -1,7 +1,7 @@
 """Figures of ``make calibrate``, drawn from ``results/calibration/summary.json`` only.
 
-``python -m artifactual.paper.figures_calibration results/calibration`` writes the PNGs that the
-summary's ``figures`` mapping names (paths relative to the folder):
+``python -m artifactual.paper.figures calibration results/calibration`` writes
+``results/calibration/figures/<key>.png`` for each key whose data the summary holds:
 
 - ``fpr``: each test's pooled false-positive rate at alpha on null datasets, with its Monte Carlo
   95% interval, the target band shaded and alpha as a line; the verdict's confirmatory tests, the
@@ -14,11 +14,11 @@ summary's ``figures`` mapping names (paths relative to the folder):
   ``verdict_confusion``, the verdicts given in each design cell (trait x artifact x association) with
   the right ones outlined, and ``explained_share``, the estimated share against its truth per cell.
 
-Like :mod:`artifactual.paper.figures`, these functions only draw what the analysis wrote.
+Like every module of :mod:`artifactual.paper.figures`, these functions only draw what the analysis wrote.
 
 Examples
 --------
->>> import tempfile
+>>> import json, tempfile
 >>> tmp = Path(tempfile.mkdtemp())
 >>> row = {"test": "label_learnable", "datasets": 100, "rejections": 5, "fpr": 0.05,
 ...        "mc_low": 0.02, "mc_high": 0.11}
@@ -29,31 +29,31 @@ Examples
 ...            "fpr_table": [{**row, "subset": "all designs"}, {**row, "subset": "ids_per_class=5"},
 ...                          {**row, "subset": "ids_per_class=10"}],
 ...            "coverage_table": [{**cov, "subset": "all designs"}, {**cov, "subset": "ids_per_class=5"},
-...                               {**cov, "subset": "ids_per_class=10"}],
-...            "figures": {"fpr": "figures/fpr.png", "coverage": "figures/coverage.png",
-...                        "min_size": "figures/min_size.png"}}
+...                               {**cov, "subset": "ids_per_class=10"}]}
 >>> _ = (tmp / "summary.json").write_text(json.dumps(summary))
->>> sorted(render_calibration_figures(summary, tmp))
+>>> from artifactual.paper.figures import draw
+>>> sorted(draw("calibration", tmp))  # no verdict grid in this summary: its two figures are skipped
 ['coverage', 'fpr', 'min_size']
 >>> (tmp / "figures" / "fpr.png").read_bytes()[:4]
 b'\\x89PNG'
 >>> cell = {"trait": "none", "artifact": "strong", "association": 1.0}
 >>> summary["verdict"] = {"confusion": [{**cell, "source_confound": 2, "inconclusive": 1}],
 ...                       "share_by_cell": [{**cell, "n": 3, "truth": 0.9, "estimate": 0.8}]}
->>> sorted(render_calibration_figures(summary, tmp))
+>>> _ = (tmp / "summary.json").write_text(json.dumps(summary))
+>>> sorted(draw("calibration", tmp))
 ['coverage', 'explained_share', 'fpr', 'min_size', 'verdict_confusion']
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from artifactual.paper.figures import plt
+from artifactual.paper.figures.common import FigureSet, plt, save
+
+FIGURES = FigureSet("calibration")
 
 #: The verdict's confirmatory family (analyses.verdict.CONFIRMATORY), in the order the figures list it.
 VERDICT_FAMILY = ("label_source_association", "label_learnable", "capture_properties", "face_removed_dilated")
@@ -102,14 +102,7 @@ def _errs(values: list[float], rows: list[dict[str, Any]]) -> list[list[float]]:
             [max(0.0, r["mc_high"] - v) for v, r in zip(values, rows)]]
 
 
-def _save(fig, folder: Path, rel: str) -> str:
-    path = folder / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    return rel
-
-
+@FIGURES.figure("fpr")
 def fpr_figure(s: dict[str, Any], folder: Path) -> str | None:
     """Pooled false-positive rate of each test with its Monte Carlo 95% interval."""
     pooled = {r["test"]: r for r in _rows(s.get("fpr_table"), subset=POOLED)}
@@ -154,9 +147,10 @@ def fpr_figure(s: dict[str, Any], folder: Path) -> str | None:
     ax.set_title("How often each test rejects on datasets where the label carries nothing", fontsize=9)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4, frameon=False)
     ax.grid(axis="x", lw=0.3, alpha=0.5)
-    return _save(fig, folder, s.get("figures", {}).get("fpr", "figures/fpr.png"))
+    return save(fig, folder, "fpr", dpi=150)
 
 
+@FIGURES.figure("coverage")
 def coverage_figure(s: dict[str, Any], folder: Path) -> str | None:
     """Coverage of the reported 95% intervals (null and signal) beside the Nadeau-Bengio interval."""
     table = s.get("coverage_table")
@@ -197,7 +191,7 @@ def coverage_figure(s: dict[str, Any], folder: Path) -> str | None:
     ax.set_title("Coverage of the 95% intervals", fontsize=9)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.2 / len(keys)), ncol=4, frameon=False)
     ax.grid(axis="x", lw=0.3, alpha=0.5)
-    return _save(fig, folder, s.get("figures", {}).get("coverage", "figures/coverage.png"))
+    return save(fig, folder, "coverage", dpi=150)
 
 
 def _by_size(table: list[dict[str, Any]] | None, **match: Any) -> dict[str, list[tuple[int, dict[str, Any]]]]:
@@ -209,6 +203,7 @@ def _by_size(table: list[dict[str, Any]] | None, **match: Any) -> dict[str, list
     return {t: sorted(v, key=lambda kv: kv[0]) for t, v in out.items() if len(v) >= 2}
 
 
+@FIGURES.figure("min_size")
 def min_size_figure(s: dict[str, Any], folder: Path) -> str | None:
     """The verdict's probe tests' FPR and null coverage by identities per class, with the minimum marked."""
     # the probe tests the verdict reads (the within-source probe's designs draw their sizes at random)
@@ -269,13 +264,10 @@ def min_size_figure(s: dict[str, Any], folder: Path) -> str | None:
                loc="lower center", ncol=min(7, len(labels) + len(extra)), bbox_to_anchor=(0.5, -0.06), frameon=False)
     fig.suptitle("Probe tests by identities per class", fontsize=10)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return _save(fig, folder, s.get("figures", {}).get("min_size", "figures/min_size.png"))
+    return save(fig, folder, "min_size", dpi=150)
 
 
-def _verdict_rel(s: dict[str, Any], key: str) -> str:
-    return (s.get("verdict") or {}).get("figures", {}).get(key) or s.get("figures", {}).get(key, f"figures/{key}.png")
-
-
+@FIGURES.figure("verdict_confusion")
 def verdict_confusion_figure(s: dict[str, Any], folder: Path) -> str | None:
     """The verdict grid's confusion matrix: design cell (trait x artifact x association, sources pooled)
     by verdict, with the count in each cell and the verdicts that are right for the cell outlined."""
@@ -316,9 +308,10 @@ def verdict_confusion_figure(s: dict[str, Any], folder: Path) -> str | None:
     ax.tick_params(length=0)
     ax.set_title("Which verdict the audit gives on datasets whose truth is known\n(number of datasets; green "
                  "outline: the right verdicts; sources per class pooled)", fontsize=9.5, pad=14)
-    return _save(fig, folder, _verdict_rel(s, "verdict_confusion"))
+    return save(fig, folder, "verdict_confusion", dpi=150)
 
 
+@FIGURES.figure("explained_share")
 def explained_share_figure(s: dict[str, Any], folder: Path) -> str | None:
     """The explained share the audit estimates against its large-sample truth, one point per design cell."""
     v = s.get("verdict") or {}
@@ -355,32 +348,4 @@ def explained_share_figure(s: dict[str, Any], folder: Path) -> str | None:
     ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False, ncol=2,
               title="P: P(label | source) of a cell off the band", title_fontsize=7.5)
     ax.grid(lw=0.3, alpha=0.5)
-    return _save(fig, folder, _verdict_rel(s, "explained_share"))
-
-
-CALIBRATION_FIGURES = {"fpr": fpr_figure, "coverage": coverage_figure, "min_size": min_size_figure}
-#: Drawn only when the summary holds the verdict grid (``verdict``, analyses.calibration_verdict).
-VERDICT_FIGURES = {"verdict_confusion": verdict_confusion_figure, "explained_share": explained_share_figure}
-
-
-def render_calibration_figures(summary: dict[str, Any], folder: Path) -> dict[str, str]:
-    """Draw every figure whose data the summary holds; returns ``{key: path relative to folder}``."""
-    figures = {**CALIBRATION_FIGURES, **(VERDICT_FIGURES if summary.get("verdict") else {})}
-    return {key: p for key, fn in figures.items() if (p := fn(summary, Path(folder)))}
-
-
-def main(folder: str | Path) -> int:
-    """``python -m artifactual.paper.figures_calibration results/calibration``."""
-    folder = Path(folder)
-    f = folder / "summary.json"
-    if not f.is_file():
-        print(f"figures_calibration: {f} is absent; run `make calibrate` first", file=sys.stderr)
-        return 2
-    made = render_calibration_figures(json.loads(f.read_text(encoding="utf-8")), folder)
-    for key, rel in made.items():
-        print(f"figures_calibration: wrote {folder / rel} ({key})")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1] if len(sys.argv) > 1 else "results/calibration"))
+    return save(fig, folder, "explained_share", dpi=150)

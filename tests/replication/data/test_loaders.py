@@ -13,7 +13,7 @@ from artifactual.replication.data import DATASETS, load_dataset, resolve_data_ro
 from artifactual.replication.data.dataset import DatasetError
 from artifactual.replication.data.summary import summarize
 from artifactual.replication.registry import Registry
-from conftest import face_like, make_bad_files, write_jpeg
+from helpers import face_like, make_bad_files, write_jpeg
 
 
 def test_registry_refuses_duplicates_and_lists_choices():

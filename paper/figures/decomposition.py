@@ -1,8 +1,9 @@
 """Figures of the decomposition ("how much of the headline is source?"), drawn from ``summary["decomposition"]``.
 
 The audit writes the numbers (analyses.decomposition: ``table`` and ``parts``); these functions only draw
-them into ``DIR/figures/<name>.png``. Each returns None when its part is absent or was not computed
-(status other than ``ok``), so :func:`artifactual.paper.figures.render_audit_figures` simply skips it:
+them into ``DIR/figures/<key>.png``. Each returns None when its part is absent or was not computed
+(status other than ``ok``), so :func:`artifactual.paper.figures.draw` simply skips it. They are drawn for
+every audit folder, beside :mod:`artifactual.paper.figures.audit`:
 
 - ``decomposition``: the headline beside the within-source, source-balanced, harmonised and capture-swapped
   AUROC, each with its 95% interval, and the explained share in the title;
@@ -29,7 +30,7 @@ Examples
 >>> table = {"harmonised": q(0.85, 0.8, 0.9), "explained_share": share}
 >>> s = {"headline": {"auroc": 0.9, "auroc_ci": [0.85, 0.95]}, "decomposition": {"table": table, "parts": parts}}
 >>> out = Path(tempfile.mkdtemp())
->>> sorted(k for k, f in FIGURES.items() if f(s, out))
+>>> sorted(k for k, draw in FIGURES.figures.items() if draw(s, out))
 ['capture_swap', 'confounding_curve', 'decomposition']
 >>> (out / "figures" / "decomposition.png").read_bytes()[:4]
 b'\\x89PNG'
@@ -44,7 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from artifactual.paper.figures import _save, plt
+from artifactual.paper.figures.common import FigureSet, plt, save
+
+FIGURES = FigureSet("decomposition")
 
 HEAD, WITHIN, BAL, HARM, SWAP = "tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange"
 
@@ -91,6 +94,7 @@ def _share_words(share: dict[str, Any] | None) -> str:
     return f"explained share {_pct(share)} (headline vs within-source)"
 
 
+@FIGURES.figure("decomposition")
 def decomposition(s: dict[str, Any], out: Path) -> str | None:
     """The headline and what is left of it once the source is held fixed, balanced, harmonised or swapped."""
     dec = s.get("decomposition") or {}
@@ -154,9 +158,10 @@ def decomposition(s: dict[str, Any], out: Path) -> str | None:
     ax.set_xlabel("AUROC of the headline model family, with 95% interval", fontsize=9.5)
     ax.set_title("How much of the headline is source?\n" + _share_words(table.get("explained_share")), fontsize=10.5)
     ax.grid(axis="x", lw=0.3, alpha=0.5)
-    return _save(fig, out / "figures" / "decomposition.png")
+    return save(fig, out, "decomposition")
 
 
+@FIGURES.figure("confounding_curve")
 def confounding_curve(s: dict[str, Any], out: Path) -> str | None:
     """Test AUROC against the training set's P(label | source), with the inflation it causes."""
     cc = _part(s, "controlled_confounding")
@@ -194,9 +199,10 @@ def confounding_curve(s: dict[str, Any], out: Path) -> str | None:
     for ax in (a, b):
         ax.grid(lw=0.3, alpha=0.5)
     fig.tight_layout()
-    return _save(fig, out / "figures" / "confounding_curve.png")
+    return save(fig, out, "confounding_curve")
 
 
+@FIGURES.figure("capture_swap")
 def capture_swap(s: dict[str, Any], out: Path) -> str | None:
     """Flip rates of the moved and the control class for each target capture, and the AUROC before and after."""
     sw = _part(s, "capture_swap")
@@ -245,7 +251,4 @@ def capture_swap(s: dict[str, Any], out: Path) -> str | None:
     fig.suptitle("Does the headline model use the capture?\nOne trained model, its held-out images re-captured",
                  fontsize=10.5)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    return _save(fig, out / "figures" / "capture_swap.png")
-
-
-FIGURES = {"decomposition": decomposition, "confounding_curve": confounding_curve, "capture_swap": capture_swap}
+    return save(fig, out, "capture_swap")
