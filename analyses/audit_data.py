@@ -15,18 +15,14 @@ audit of the same data decodes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from artifactual.analyses.probes import PROPERTY_NAMES, image_properties
-from artifactual.replication.config import stable_hash, to_dict
-from artifactual.replication.cache import cached
-from artifactual.replication.data.dataset import Dataset, PixelRule
-from artifactual.replication.parallel import run_parallel
-from artifactual.replication.data.images import ImageError
+from artifactual.replication.data.dataset import Dataset
+from artifactual.replication.data.images import Decoded
 from artifactual.replication.preprocess import (Goel2022Preprocess, detection_rates, ellipse_mask, preprocess_dataset,
                                                  resize_with_padding, to_grey)
 
@@ -159,15 +155,18 @@ def pipeline_from_raw(raw: np.ndarray, boxes: np.ndarray, cfg: Goel2022Preproces
     return np.stack(out) if out else np.zeros((0, cfg.size, cfg.size), np.uint8)
 
 
-def _raw_one(rule: PixelRule, side: int, row: dict[str, Any]) -> dict[str, Any]:
-    try:
-        d = rule.load(row)
-    except ImageError as err:  # the file changed since preprocessing: count it, do not crash
-        return {"error": f"{err.reason}"}
-    px = d.pixels if d.pixels.ndim == 3 else np.repeat(d.pixels[..., None], 3, axis=2)
-    box = tuple(int(v) for v in row["face_box"].split(",")) if row.get("face_box") else None
-    props = image_properties(d.pixels, d.encoded, box)
-    return {"raw": resize_with_padding(px, side, 0, True), "props": props}
+@dataclass(frozen=True)
+class AuditImage:
+    """What the battery needs of each image besides §4.1's output, computed while preprocessing decodes it
+    (``replication.preprocess.PerImage``): the whole photograph as RGB ``raw_side`` x ``raw_side``
+    (for the checks that edit photographs) and its image properties (with the face box)."""
+
+    raw_side: int
+
+    def __call__(self, decoded: Decoded, box: tuple[int, int, int, int] | None) -> dict[str, Any]:
+        px = decoded.pixels if decoded.pixels.ndim == 3 else np.repeat(decoded.pixels[..., None], 3, axis=2)
+        return {"raw": resize_with_padding(px, self.raw_side, 0, True),
+                "properties": image_properties(decoded.pixels, decoded.encoded, box)}
 
 
 def rebalance(kept: pd.DataFrame, y: np.ndarray, seed: int) -> np.ndarray:
@@ -190,7 +189,8 @@ def rebalance(kept: pd.DataFrame, y: np.ndarray, seed: int) -> np.ndarray:
 def build_audit_data(ds: Dataset, label_col: str, pp_cfg: Goel2022Preprocess, cfg: AuditConfig,
                      positive: Any | None = None, workers: int | None = None, progress: bool = True,
                      balance: bool = False) -> AuditData:
-    pp = preprocess_dataset(ds, pp_cfg, workers=workers, progress=progress)
+    # one decode per image: §4.1's output, the raw photograph and its properties in the same pass
+    pp = preprocess_dataset(ds, pp_cfg, workers=workers, progress=progress, per_image=AuditImage(cfg.raw_side))
     table = pp.table
     kept = table[(table["array_row"] >= 0) & table[label_col].notna()].copy()
     if kept.empty:
@@ -201,23 +201,9 @@ def build_audit_data(ds: Dataset, label_col: str, pp_cfg: Goel2022Preprocess, cf
     if balance:
         keep = rebalance(kept, y, cfg.seed)
         kept, y = kept[keep], y[keep]
-    key = stable_hash({"pp": to_dict(pp_cfg), "side": cfg.raw_side, "rows": kept.index.tolist()})
-
-    def measure() -> dict[str, Any]:
-        cols = list(dict.fromkeys([*ds.pixel_rule().columns, "face_box"]))
-        rows = kept[[c for c in cols if c in kept.columns]].to_dict("records")
-        res = run_parallel(partial(_raw_one, ds.pixel_rule(), cfg.raw_side), rows, workers, progress,
-                           desc="image properties")
-        bad = [i for i, r in enumerate(res) if "error" in r]
-        if bad:  # raised out of the cache: nothing is stored for a failed build
-            raise ValueError(f"{len(bad)} images could not be re-read for the audit, e.g. "
-                             f"{rows[bad[0]].get('path')}: {res[bad[0]]['error']}")
-        return {"raw": np.stack([r["raw"] for r in res]),
-                "properties": pd.DataFrame([r["props"] for r in res], columns=list(PROPERTY_NAMES))}
-
-    # checked entry (analyses -> replication.cache): a damaged one is reported and rebuilt
-    parts = cached("audit", f"{ds.manifest_hash}/{key}", measure)[0]
-    raw, props = parts["raw"], parts["properties"]
+    rows = kept["array_row"].to_numpy()
+    raw = np.asarray(pp.extra["raw"])[rows]
+    props = pp.extra["properties"][list(PROPERTY_NAMES)].iloc[rows]
     boxes = np.array([box_in_raw(b, hw, cfg.raw_side) for b, hw in zip(kept["face_box"], kept["decoded_hw"])])
     ident = kept["identity"].astype("object")
     groups = np.where(ident.isna(), "row:" + kept.index.astype(str), ident.astype(str))

@@ -28,9 +28,9 @@ rates that differ by source are themselves a confound (:func:`detection_rates`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -41,7 +41,7 @@ from artifactual.replication.config import stable_hash, to_dict
 from artifactual.replication.cache import cached
 from artifactual.replication.data.dataset import Dataset, PixelRule
 from artifactual.replication.parallel import run_parallel
-from artifactual.replication.data.images import ImageError
+from artifactual.replication.data.images import Decoded, ImageError
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def apply(px: np.ndarray, cfg: Goel2022Preprocess) -> tuple[np.ndarray | None, d
     return resize_with_padding(px, cfg.size, cfg.pad_value, cfg.pad_to_square), info
 
 
-def _one(rule: PixelRule, cfg: Goel2022Preprocess, row: dict[str, Any]) -> dict[str, Any]:
+def _one(rule: PixelRule, cfg: Goel2022Preprocess, per_image: PerImage | None, row: dict[str, Any]) -> dict[str, Any]:
     try:
         decoded = rule.load(row)
     except ImageError as err:
@@ -195,7 +195,11 @@ def _one(rule: PixelRule, cfg: Goel2022Preprocess, row: dict[str, Any]) -> dict[
     info["decoded_hw"] = f"{decoded.pixels.shape[0]},{decoded.pixels.shape[1]}"
     if out is None:
         return {"pp_status": "no_face", "pp_reason": "no frontal face detected (dropped, as in the paper)", **info}
-    return {"pp_status": "ok", "pp_reason": "", "pixels": out, **info}
+    res = {"pp_status": "ok", "pp_reason": "", "pixels": out, **info}
+    if per_image is not None:
+        box = tuple(int(v) for v in info["box"]) if info.get("box") else None
+        res["extra"] = per_image(decoded, box)
+    return res
 
 
 @dataclass
@@ -206,33 +210,53 @@ class Preprocessed:
     table: pd.DataFrame
     config: Goel2022Preprocess
     from_cache: bool
+    extra: dict[str, Any] = field(default_factory=dict)  # what ``per_image`` computed, rows as ``arrays``
 
     def kept(self) -> pd.DataFrame:
         return self.table[self.table["array_row"] >= 0]
 
 
+class PerImage(Protocol):
+    """More to compute from each kept image while it is decoded, so no later step decodes it again.
+
+    A frozen dataclass (its type name and fields key the cache) whose call gets the decoded image and
+    the face box in its pixels (``None`` without detection) and returns ``{name: array or dict}``;
+    arrays are stacked and dicts become a table, row for row with the kept images. The audit passes
+    one (``analyses.audit_data.AuditImage``: raw arrays and image properties), so the layer that
+    knows what to measure stays above this one.
+    """
+
+    def __call__(self, decoded: Decoded, box: tuple[int, int, int, int] | None) -> dict[str, Any]: ...
+
+
 def preprocess_dataset(
     ds: Dataset, cfg: Goel2022Preprocess, workers: int | None = None, progress: bool = True,
-    cache: bool = True,
+    cache: bool = True, per_image: PerImage | None = None,
 ) -> Preprocessed:
     """Run the pipeline over every usable row, on all cores, cached by (manifest hash, config).
 
-    A second call with the same dataset and config reads the cache and decodes nothing; a damaged
-    cache entry is reported (:class:`~artifactual.replication.cache.CacheWarning`) and rebuilt.
+    Each file is decoded once per (content, config): the manifest hash holds every file's SHA-256,
+    and ``per_image`` (if given) is computed in the same pass and stored in the same entry. A second
+    call with the same dataset and settings reads the cache and decodes nothing; a damaged cache
+    entry is reported (:class:`~artifactual.replication.cache.CacheWarning`) and rebuilt.
     """
     key = f"{ds.manifest_hash}/{stable_hash(to_dict(cfg))}"
-    parts, from_cache = cached("preprocessed", key, partial(_compute, ds, cfg, workers, progress), use=cache,
-                               mmap=True)
-    return Preprocessed(parts["arrays"], parts["table"], cfg, from_cache=from_cache)
+    if per_image is not None:
+        key += f"-{type(per_image).__name__}-{stable_hash(to_dict(per_image))}"
+    parts, from_cache = cached("preprocessed", key, partial(_compute, ds, cfg, workers, progress, per_image),
+                               use=cache, mmap=True)
+    extra = {k.removeprefix("extra_"): v for k, v in parts.items() if k.startswith("extra_")}
+    return Preprocessed(parts["arrays"], parts["table"], cfg, from_cache=from_cache, extra=extra)
 
 
-def _compute(ds: Dataset, cfg: Goel2022Preprocess, workers: int | None, progress: bool) -> dict[str, Any]:
-    """The pipeline over every usable row: ``{"arrays", "table", "config"}`` as the cache stores them."""
+def _compute(ds: Dataset, cfg: Goel2022Preprocess, workers: int | None, progress: bool,
+             per_image: PerImage | None = None) -> dict[str, Any]:
+    """The pipeline over every usable row: ``{"arrays", "table", "config", "extra_*"}`` as the cache stores them."""
     table = ds.table.copy()
     todo = table.index[table["status"] == "ok"]
     cols = [c for c in ds.pixel_rule().columns if c in table.columns]
     rows = table.loc[todo, cols].to_dict("records")
-    results = run_parallel(partial(_one, ds.pixel_rule(), cfg), rows, workers, progress,
+    results = run_parallel(partial(_one, ds.pixel_rule(), cfg, per_image), rows, workers, progress,
                            desc=f"preprocessing {ds.name}")
     table["pp_status"] = table["status"].where(table["status"] != "ok", "ok").astype(object)
     table["pp_reason"] = table["reason"].astype(object)
@@ -241,7 +265,7 @@ def _compute(ds: Dataset, cfg: Goel2022Preprocess, workers: int | None, progress
     table["face_box"] = pd.Series("", index=table.index, dtype=object)
     table["decoded_hw"] = pd.Series("", index=table.index, dtype=object)
     table["array_row"] = -1
-    stack = []
+    stack, extras = [], []
     for i, res in zip(todo, results):
         table.at[i, "pp_status"] = res["pp_status"]
         table.at[i, "pp_reason"] = res["pp_reason"]
@@ -254,10 +278,15 @@ def _compute(ds: Dataset, cfg: Goel2022Preprocess, workers: int | None, progress
         if res["pp_status"] == "ok":
             table.at[i, "array_row"] = len(stack)
             stack.append(res["pixels"])
+            extras.append(res.get("extra"))
     shape = (cfg.size, cfg.size) if cfg.greyscale else (cfg.size, cfg.size, 3)
     arrays = np.stack(stack) if stack else np.zeros((0, *shape), np.uint8)
     # the config rides along so a cache folder says what made it (it is also in the key)
-    return {"arrays": arrays, "table": table, "config": to_dict(cfg)}
+    out = {"arrays": arrays, "table": table, "config": to_dict(cfg)}
+    for name in (extras[0] if extras and extras[0] else {}):
+        values = [e[name] for e in extras]
+        out[f"extra_{name}"] = np.stack(values) if isinstance(values[0], np.ndarray) else pd.DataFrame(values)
+    return out
 
 
 def wilson_interval(k: int, n: int) -> tuple[float, float]:

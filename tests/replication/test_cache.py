@@ -59,9 +59,13 @@ def run_audit(manifest: Path) -> dict:
     return {"X": d.X, "raw": d.raw, "properties": d.properties, "table": d.table}
 
 
-CACHES = {"inspect": (run_inspect, ["results.json"]),
-          "preprocessed": (run_preprocess, ["arrays.npy", "table.pkl", "config.json"]),
-          "audit": (run_audit, ["raw.npy", "properties.parquet"])}
+#: what each run computes, the cache folder its entry lands in, and the entry's files. The audit's raw
+#: photographs and image properties are computed in the preprocessing pass (one decode per image), so
+#: they live in a preprocessing entry of their own.
+CACHES = {"inspect": (run_inspect, "inspect", ["results.json"]),
+          "preprocessed": (run_preprocess, "preprocessed", ["arrays.npy", "table.pkl", "config.json"]),
+          "audit": (run_audit, "preprocessed", ["arrays.npy", "table.pkl", "extra_raw.npy",
+                                                "extra_properties.parquet"])}
 
 
 def assert_same(a: dict, b: dict) -> None:
@@ -113,18 +117,18 @@ def entry_folder(kind: str) -> Path:
 
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=lambda f: f.__name__)
-@pytest.mark.parametrize("kind, part", [(k, p) for k, (_, parts) in CACHES.items() for p in [*parts, "checksums.json"]])
+@pytest.mark.parametrize("kind, part", [(k, p) for k, (_, _, parts) in CACHES.items() for p in [*parts, "checksums.json"]])
 def test_damaged_entry_is_reported_and_rebuilt(fresh_cache, tmp_path, kind, part, damage):
-    run, _ = CACHES[kind]
+    run, folder_kind, _ = CACHES[kind]
     manifest = write_images(tmp_path / "imgs")
     first = run(manifest)
-    folder = entry_folder(kind)
+    folder = entry_folder(folder_kind)
     assert (folder / part).is_file(), sorted(p.name for p in folder.iterdir())  # the layout the test assumes
     damage(folder / part)
     with pytest.warns(CacheWarning, match=rf"{folder.name}.*damaged or unreadable"):
         again = run(manifest)
     assert_same(again, first)
-    read_entry(entry_folder(kind))  # rebuilt entry verifies
+    read_entry(entry_folder(folder_kind))  # rebuilt entry verifies
     import warnings
 
     with warnings.catch_warnings():
