@@ -29,7 +29,8 @@ from artifactual.analyses.formatting import clean
 from artifactual.replication.config import override, to_dict
 from artifactual.replication.data.dataset import Dataset
 from artifactual.replication.models import MODELS
-from artifactual.replication.parallel import active_engine, default_workers, map_units, use_engine, worker_died_errors
+from artifactual.replication.parallel import (active_engine, current_progress, current_workers, map_units, use_engine,
+                                              worker_died_errors)
 from artifactual.replication.preprocess import Goel2022Preprocess
 from artifactual.replication.runs import RunDir, atomic_write_json, atomic_write_text
 
@@ -127,26 +128,27 @@ def compute_unit(unit: str, d: AuditData, audit: AuditConfig, headline: Headline
                 "traceback": traceback.format_exc(limit=5)}
 
 
-def run_units(units: list[str], d: AuditData, audit: AuditConfig, headline: HeadlineConfig, rd: RunDir,
-              workers: int | None = None, progress: bool = True) -> None:
+def run_units(units: list[str], d: AuditData, audit: AuditConfig, headline: HeadlineConfig, rd: RunDir) -> None:
     """Compute ``units`` and append each record to the run folder as soon as it is finished.
 
-    With more than one worker and enough images, or on a Dask engine (:func:`use_engine`), units run side by
-    side through the one executor (:func:`map_units`), longest first; otherwise one after another here. If
-    a worker dies (killed, out of memory), the units not yet finished are computed here, one by one. Each
-    unit seeds itself from ``audit.seed``, so the records do not depend on the engine or the worker count.
+    With more than one worker (:func:`~artifactual.replication.parallel.current_workers`) and enough images,
+    or on a Dask engine (:func:`use_engine`), units run side by side through the one executor
+    (:func:`map_units`), longest first, each finished one named on stderr if progress is on; otherwise one
+    after another here. If a worker dies (killed, out of memory), the units not yet finished are computed
+    here, one by one. Each unit seeds itself from ``audit.seed``, so the records do not depend on the engine
+    or the worker count.
     """
-    workers = workers or default_workers()
+    workers = current_workers()
     todo = sorted(units, key=lambda u: _LONGEST_FIRST.index(u) if u in _LONGEST_FIRST else len(_LONGEST_FIRST))
     side_by_side = len(todo) > 1 and (active_engine() == "dask" or (workers > 1 and d.n >= PARALLEL_MIN_IMAGES))
     if side_by_side:
         # BLAS runs on one thread (pixel_logreg.one_blas_thread); torch keeps its default of every core.
         try:
             for unit, record in map_units(partial(compute_unit, d=d, audit=audit, headline=headline), todo,
-                                          workers):
+                                          workers=workers):
                 rd.append(record)
                 todo.remove(unit)
-                if progress:
+                if current_progress():
                     print(f"  {unit}: {record.get('seconds', '-')} s", file=sys.stderr, flush=True)
         except worker_died_errors() as exc:
             print(f"a worker process died ({exc}); computing the {len(todo)} unfinished units here",
@@ -156,21 +158,20 @@ def run_units(units: list[str], d: AuditData, audit: AuditConfig, headline: Head
         todo.remove(unit)
 
 
-def run_audit(run: AuditRun, out: Path, workers: int | None = None, progress: bool = True,
-              only: list[str] | None = None, engine: str | None = None,
+def run_audit(run: AuditRun, out: Path, only: list[str] | None = None, engine: str | None = None,
               scheduler: str | None = None) -> dict[str, Any]:
     """Decode, compute every unit not yet in the run folder, and write the outputs under ``out``.
 
     ``engine`` (``loky``, the default, or ``dask`` with an optional ``scheduler`` address) runs the decoding
-    and the units; the numbers do not depend on it.
+    and the units; the processes and progress bars are the ambient settings
+    (:func:`~artifactual.replication.parallel.use_settings`). The numbers depend on none of them.
     """
     if engine is not None or scheduler is not None:
-        with use_engine(engine or "dask", scheduler, workers):
-            return run_audit(run, out, workers, progress, only)
+        with use_engine(engine or "dask", scheduler):
+            return run_audit(run, out, only)
     out = Path(out)
     t0 = time.perf_counter()
-    d = build_audit_data(run.dataset, run.label_col, run.preprocess, run.audit, run.positive, workers, progress,
-                         balance=run.balance)
+    d = build_audit_data(run.dataset, run.label_col, run.preprocess, run.audit, run.positive, balance=run.balance)
     d.preprocessing_report["seconds_preprocess_and_properties"] = round(time.perf_counter() - t0, 1)
     config = {"name": run.name, "battery": BATTERY, "label": run.label_col, "preprocess": to_dict(run.preprocess),
               "audit": to_dict(run.audit), "headline": to_dict(run.headline), **run.extra}
@@ -179,7 +180,7 @@ def run_audit(run: AuditRun, out: Path, workers: int | None = None, progress: bo
     units = ([f"headline:{m}" for m in run.headline.models] + [f"check:{n}" for n in (only or CHECKS.names())]
              + [f"decomposition:{p}" for p in PARTS])
     units = [u for u in units if u not in done and not (u.startswith("headline:") and "headline" in done)]
-    run_units(units, d, run.audit, run.headline, rd, workers, progress)
+    run_units(units, d, run.audit, run.headline, rd)
     rd.mark_done()
     summary = collect_summary(run, d, rd)
     write_outputs(summary, d, out)

@@ -187,10 +187,11 @@ def rebalance(kept: pd.DataFrame, y: np.ndarray, seed: int) -> np.ndarray:
 
 
 def build_audit_data(ds: Dataset, label_col: str, pp_cfg: Goel2022Preprocess, cfg: AuditConfig,
-                     positive: Any | None = None, workers: int | None = None, progress: bool = True,
-                     balance: bool = False) -> AuditData:
+                     positive: Any | None = None, balance: bool = False) -> AuditData:
+    """Preprocess ``ds`` (with the ambient settings, :func:`~artifactual.replication.parallel.use_settings`) and
+    gather what every check reads: arrays, raw photographs, face boxes, properties, binary labels."""
     # one decode per image: §4.1's output, the raw photograph and its properties in the same pass
-    pp = preprocess_dataset(ds, pp_cfg, workers=workers, progress=progress, per_image=AuditImage(cfg.raw_side))
+    pp = preprocess_dataset(ds, pp_cfg, per_image=AuditImage(cfg.raw_side))
     table = pp.table
     kept = table[(table["array_row"] >= 0) & table[label_col].notna()].copy()
     if kept.empty:

@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from .formatting import fmt_p
 from .stats import holm
 
 if TYPE_CHECKING:  # fairness.py imports this module, so the config is imported for type checkers only
@@ -265,10 +266,6 @@ def _dev(r: dict) -> str:
             f"[{r['band_low']:+.3f}, {r['band_high']:+.3f}]")
 
 
-def _p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.2g}"
-
-
 def _verdict(attr: str, a: dict, cfg: FairnessConfig) -> tuple[str, str]:
     """(parity, statement): similar (equivalence shown) > differs (a band excludes 0) > cannot_tell."""
     left_out = f"; not judged: {', '.join(a['not_judged'])}" if a["not_judged"] else ""
@@ -286,16 +283,16 @@ def _verdict(attr: str, a: dict, cfg: FairnessConfig) -> tuple[str, str]:
                f"detectable but inside the margin" if top else ""
         return "similar", (f"accuracy, TPR and TNR similar across {attr} within {cfg.parity_margin:g}: every "
                            f"group's deviation from the pooled rate is inside +-{cfg.parity_margin:g} (equivalence "
-                           f"p {_p(eq['p_holm'])}, Holm over attributes); largest: {_dev(big)}{seen}{left_out}")
+                           f"p {fmt_p(eq['p_holm'])}, Holm over attributes); largest: {_dev(big)}{seen}{left_out}")
     if top:
         word, side = ("worst", "below") if top["deviation"] < 0 else ("best", "above")
         return "differs", (f"{LABEL[top['metric']]} differs across {attr}: {word} {top['group']} {top['value']:.3f}, "
                            f"{abs(top['deviation']):.3f} {side} the pooled {top['pooled']:.3f} (simultaneous 95% band "
-                           f"[{top['band_low']:+.3f}, {top['band_high']:+.3f}], adjusted p {_p(top['p_adjusted'])}; "
+                           f"[{top['band_low']:+.3f}, {top['band_high']:+.3f}], adjusted p {fmt_p(top['p_adjusted'])}; "
                            f"{len(hits)} of {len(live)} bands exclude 0; margin {cfg.parity_margin:g}){left_out}")
     b = next(r for r in live if r["group"] == eq["binding"]["group"] and r["metric"] == eq["binding"]["metric"])
     return "cannot_tell", (f"intervals too wide to call {attr} fair or unfair: no band excludes 0, yet equivalence "
-                           f"within +-{cfg.parity_margin:g} is not shown (equivalence p {_p(eq['p_holm'])}, Holm "
+                           f"within +-{cfg.parity_margin:g} is not shown (equivalence p {fmt_p(eq['p_holm'])}, Holm "
                            f"over attributes); least certain: {_dev(b)}{left_out}")
 
 

@@ -142,8 +142,8 @@ class Arrays:
     report: dict[str, Any]
 
 
-def _arrays(ds, pp: Goel2022Preprocess, workers, progress) -> Arrays:
-    res = preprocess_dataset(ds, pp, workers=workers, progress=progress)
+def _arrays(ds, pp: Goel2022Preprocess) -> Arrays:
+    res = preprocess_dataset(ds, pp)
     kept = res.kept()
     rows = gender_rows(ds)  # integer gender (and identity) for the usable rows, by path
     lab = rows.set_index("path")[["gender", "identity"]]
@@ -328,19 +328,19 @@ def model_comparisons(y, scores: dict[str, np.ndarray], fcfg: FairnessConfig) ->
     return rows
 
 
-def load_arrays(data_root, cfg: Knabenhans2024Config, workers, progress, log=print) -> tuple[Arrays, dict[str, Arrays]]:
+def load_arrays(data_root, cfg: Knabenhans2024Config, log=print) -> tuple[Arrays, dict[str, Arrays]]:
     t0 = time.perf_counter()
-    utk_ds = load_dataset("utkface", data_root=data_root, workers=workers, progress=progress)
-    utk = _arrays(utk_ds, seed_preprocess(cfg.side), workers, progress)
-    lfw_ds = load_dataset("lfw", data_root=data_root, workers=workers, progress=progress)
+    utk_ds = load_dataset("utkface", data_root=data_root)
+    utk = _arrays(utk_ds, seed_preprocess(cfg.side))
+    lfw_ds = load_dataset("lfw", data_root=data_root)
     if "gender" not in lfw_ds.table.columns:
         raise DatasetError(f"LFW under {data_root} has no gender lists (lfw/metadata/male_names.txt and "
                            "female_names.txt): the source-shift test needs them")
     if cfg.lfw_max_images and len(lfw_ds.table) > cfg.lfw_max_images:
         lfw_ds = lfw_ds.subset(np.sort(np.random.default_rng(cfg.seed).choice(len(lfw_ds.table), cfg.lfw_max_images,
                                                                                replace=False)))
-    lfw = {"lfw_frame": _arrays(lfw_ds, seed_preprocess(cfg.side), workers, progress),
-           "lfw_face_crop": _arrays(lfw_ds, lfw_face_crop(cfg.side), workers, progress)}
+    lfw = {"lfw_frame": _arrays(lfw_ds, seed_preprocess(cfg.side)),
+           "lfw_face_crop": _arrays(lfw_ds, lfw_face_crop(cfg.side))}
     log(f"data: UTKFace {len(utk.y):,} faces with gender; LFW {len(lfw['lfw_frame'].y):,} (frame), "
         f"{len(lfw['lfw_face_crop'].y):,} (face found) ({time.perf_counter() - t0:.0f} s)")
     return utk, lfw

@@ -34,16 +34,20 @@ class MainJobConfig:
     preprocess: Goel2022Preprocess = field(default_factory=embedded_preprocess)
 
 
-def run_main_job(out: Path, cfg: MainJobConfig, workers: int | None = None, progress: bool = True) -> dict[str, Any]:
+def run_main_job(out: Path, cfg: MainJobConfig) -> dict[str, Any]:
     """Summarise and preprocess ``cfg.dataset`` into ``out`` (resumable); returns the summary it writes.
+
+    Decoding uses the ambient settings (:func:`~artifactual.replication.parallel.use_settings`).
 
     Examples
     --------
     On the embedded default, Haar finds 86 of the 100 faces and none of the 100 non-face patches:
 
     >>> import tempfile
+    >>> from artifactual.replication.parallel import use_settings
     >>> tmp = tempfile.TemporaryDirectory()
-    >>> s = run_main_job(Path(tmp.name), MainJobConfig(), workers=1, progress=False)
+    >>> with use_settings(workers=1, progress=False):
+    ...     s = run_main_job(Path(tmp.name), MainJobConfig())
     >>> s["dataset"]["n_images"], s["preprocessing"]["status_counts"], s["preprocessing"]["array_shape"]
     (200, {'no_face': 114, 'ok': 86}, [86, 32, 32])
     >>> [(r["face"], r["n"], r["n_face"]) for r in s["preprocessing"]["detection_rates"]["face"]]
@@ -53,7 +57,7 @@ def run_main_job(out: Path, cfg: MainJobConfig, workers: int | None = None, prog
     >>> tmp.cleanup()
     """
     out = Path(out)
-    ds = load_dataset(cfg.dataset, workers=workers, progress=progress)
+    ds = load_dataset(cfg.dataset)
     config = {"dataset": cfg.dataset, "preprocess": to_dict(cfg.preprocess)}
     run = RunDir.create(out / "runs", "main", config, ds.manifest_hash)
     ds.save_manifest(run.path / "manifest.csv")
@@ -62,7 +66,7 @@ def run_main_job(out: Path, cfg: MainJobConfig, workers: int | None = None, prog
     if "dataset_summary" not in done:
         run.append({"unit": "dataset_summary", "summary": summarize(ds)})
     if "preprocess" not in done:
-        pp = preprocess_dataset(ds, cfg.preprocess, workers=workers, progress=progress)
+        pp = preprocess_dataset(ds, cfg.preprocess)
         status = pp.table["pp_status"].value_counts().to_dict()
         rates = {"source": detection_rates(pp.table, "source")}
         for col in ds.label_columns:

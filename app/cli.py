@@ -19,7 +19,7 @@ from artifactual.replication.data.dataset import DatasetError
 from artifactual.replication.data.summary import format_summary, summarize
 from artifactual.replication.preprocess import Goel2022Preprocess, detection_rates, preprocess_dataset
 from artifactual.replication.models import MODELS
-from artifactual.replication.parallel import ENGINES, check_engine, use_engine
+from artifactual.replication.parallel import ENGINES, check_engine, use_engine, use_settings
 from artifactual.replication.runs import atomic_write_json
 from artifactual.replication.study import STUDIES, RunContext
 from artifactual.paper.figures import draw
@@ -108,14 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace):
-    return load_dataset(args.dataset, data_root=args.data_root, manifest=args.manifest,
-                        workers=args.workers, progress=not args.no_progress)
+    return load_dataset(args.dataset, data_root=args.data_root, manifest=args.manifest)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _dispatch(args)
+        # --workers and --no-progress hold for everything the command runs (not every command has them)
+        with use_settings(workers=getattr(args, "workers", None), progress=not getattr(args, "no_progress", False)):
+            return _dispatch(args)
     except (DatasetError, KeyError, ValueError, TypeError, FileNotFoundError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"artifactual: error: {msg}", file=sys.stderr)
@@ -145,7 +146,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "preprocess":
         cfg = override(Goel2022Preprocess(), parse_assignments(args.set))
         ds = _load(args)
-        pp = preprocess_dataset(ds, cfg, workers=args.workers, progress=not args.no_progress)
+        pp = preprocess_dataset(ds, cfg)
         report = {"dataset": ds.name, "manifest_hash": ds.manifest_hash, "config": cfg.__dict__,
                   "from_cache": pp.from_cache, "kept": int((pp.table["array_row"] >= 0).sum()),
                   "status_counts": pp.table["pp_status"].value_counts().to_dict(),
@@ -161,7 +162,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         cfg = study.configure("embedded" if args.embedded else "real", parse_assignments(args.set), args.per_class)
         out = Path(args.out or Path("results") / args.name)
         check_engine(args.engine, args.scheduler)  # before any work: a wrong --scheduler is a clear error
-        with use_engine(args.engine, args.scheduler, args.workers):
+        with use_engine(args.engine, args.scheduler):
             s = study.run(cfg, out, _context(args, data_root=args.data_root))
         _report(args.name, s, out)
         return 0
@@ -202,7 +203,7 @@ def _run(args: argparse.Namespace) -> int:
     for name in set(study_set) - set(configs):
         raise ValueError(f"--set {name}.*: study {name!r} has no embedded version, so `artifactual run` skips it")
     results = Path(args.out)
-    summary = run_main_job(results, cfg, workers=args.workers, progress=not args.no_progress)
+    summary = run_main_job(results, cfg)
     print(format_summary(summary["dataset"]))
     for r in summary["preprocessing"]["detection_rates"]["source"]:
         print(f"  face detection in {r['source']}: {r['n_face']}/{r['n']} = {r['rate']:.2f} "
@@ -220,7 +221,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     check_engine(args.engine, args.scheduler)  # before any decoding: a wrong --scheduler is a clear error
-    with use_engine(args.engine, args.scheduler, args.workers):  # decoding and units on one engine
+    with use_engine(args.engine, args.scheduler):  # decoding and units on one engine
         return _audit_on_engine(args)
 
 
@@ -228,8 +229,7 @@ def _audit_on_engine(args: argparse.Namespace) -> int:
     from artifactual.analyses.audit import AuditRun, HeadlineConfig, run_audit
     from artifactual.replication.data import manifest as manifest_loader
 
-    ds = manifest_loader.load(Path(args.manifest), workers=args.workers, progress=not args.no_progress,
-                              label_col=args.label, source_col=args.source,
+    ds = manifest_loader.load(Path(args.manifest), label_col=args.label, source_col=args.source,
                               identity_col=args.identity or "identity")
     skipped = int((ds.table["status"] != "ok").sum())
     if skipped:
@@ -244,7 +244,7 @@ def _audit_on_engine(args: argparse.Namespace) -> int:
                    data_description=f"user manifest {args.manifest}",
                    extra={"design": {"manifest": str(args.manifest), "skipped_rows": skipped}})
     out = Path(args.out)
-    _report("audit", run_audit(run, out, workers=args.workers, progress=not args.no_progress), out)
+    _report("audit", run_audit(run, out), out)
     return 0
 
 

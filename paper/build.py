@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from artifactual.paper.figures import FigureError, draw
+from artifactual.replication.designs.goel2022 import SEED_CLAIMS
 from artifactual.replication.runs import atomic_write_json, git_commit
 
 #: Result folders the paper has a section for, in reading order (``results/<name>/summary.json``):
@@ -137,6 +138,8 @@ def collect(results_dir: Path, figures_dir: Path) -> dict[str, Any]:
             "typst": _version("typst"),
         },
         "missing": missing,
+        # the seed papers' own claims, held once in the design files, so the text needs no results to quote them
+        "seed_claims": {"goel2022": SEED_CLAIMS},
     }
 
 

@@ -10,14 +10,20 @@ Two engines, one code path (joblib):
   (``tcp://HOST:PORT``) or get a :class:`distributed.LocalCluster` with one single-threaded worker per core.
   joblib runs on it through ``parallel_config(backend="dask")``.
 
+How many processes and whether to draw progress bars are ambient settings (:func:`use_settings`): the
+command line sets them once, and every :func:`run_parallel` and :func:`map_units` inside reads them, so the
+layers in between do not pass them along. The low-level entry points still take ``workers=``/``progress=``
+as overrides.
+
 Results never depend on the engine or on the number of workers: :func:`run_parallel` returns results in
 item order, and every unit of :func:`map_units` derives its seeds from its own config.
 
 Examples
 --------
->>> run_parallel(abs, [-1, 2, -3], workers=1, progress=False, desc="abs")
+>>> run_parallel(abs, [-1, 2, -3], "abs", workers=1, progress=False)
 [1, 2, 3]
->>> sorted(r for _, r in map_units(abs, [-1, 2], workers=1))
+>>> with use_settings(workers=1, progress=False):
+...     sorted(r for _, r in map_units(abs, [-1, 2]))
 [1, 2]
 """
 
@@ -25,8 +31,10 @@ from __future__ import annotations
 
 import contextvars
 import os
+import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Iterator
 
 from tqdm.auto import tqdm
@@ -41,6 +49,55 @@ _WORKER_READY = False
 
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How work runs, never what it computes: processes (None = every core) and progress bars.
+
+    Set for a block with :func:`use_settings`; read with :func:`current_workers` and :func:`current_progress`.
+    A context variable, so it does not cross into worker processes by itself: :func:`run_parallel` and
+    :func:`map_units` hand the submitting block's settings to each item, which runs under them with progress
+    bars off (a worker draws no bars of its own).
+    """
+
+    workers: int | None = None
+    progress: bool = True
+
+
+_SETTINGS: contextvars.ContextVar[RunSettings] = contextvars.ContextVar("artifactual_settings",
+                                                                        default=RunSettings())
+
+
+@contextmanager
+def use_settings(workers: int | None = None, progress: bool = True) -> Iterator[RunSettings]:
+    """Run everything inside the block with ``workers`` processes (None = every core) and, if ``progress``,
+    progress bars; the previous settings come back at the end of the block.
+
+    >>> current_progress()
+    True
+    >>> with use_settings(workers=3, progress=False) as settings:
+    ...     current_workers(), current_progress(), settings
+    (3, False, RunSettings(workers=3, progress=False))
+    >>> current_workers() == default_workers(), current_progress()
+    (True, True)
+    """
+    settings = RunSettings(workers, bool(progress))
+    token = _SETTINGS.set(settings)
+    try:
+        yield settings
+    finally:
+        _SETTINGS.reset(token)
+
+
+def current_workers() -> int:
+    """Processes for the innermost :func:`use_settings` block (every core when it sets none, or outside any)."""
+    return _SETTINGS.get().workers or default_workers()
+
+
+def current_progress() -> bool:
+    """Whether the innermost :func:`use_settings` block shows progress bars (True outside any)."""
+    return _SETTINGS.get().progress
 
 
 def check_engine(engine: str, scheduler: str | None = None) -> str:
@@ -71,8 +128,8 @@ def active_engine() -> str:
 def use_engine(engine: str = "loky", scheduler: str | None = None, workers: int | None = None) -> Iterator[str]:
     """Run every :func:`run_parallel` and :func:`map_units` inside the block on ``engine``.
 
-    For ``dask`` this connects to ``scheduler`` (or starts a LocalCluster of ``workers`` processes) once
-    for the whole block and closes it at the end.
+    For ``dask`` this connects to ``scheduler`` (or starts a LocalCluster of ``workers`` processes, None =
+    :func:`current_workers`) once for the whole block and closes it at the end.
 
     >>> with use_engine("loky"):
     ...     active_engine()
@@ -96,7 +153,7 @@ def use_engine(engine: str = "loky", scheduler: str | None = None, workers: int 
     if scheduler:
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+        cluster = LocalCluster(n_workers=workers or current_workers(), threads_per_worker=1, processes=True,
                                dashboard_address=None)
         client = Client(cluster)
     token = _ACTIVE.set("dask")
@@ -133,7 +190,6 @@ def _watch_parent(parent: int) -> None:
     global _WATCHING
     if _WATCHING or os.getppid() != parent:  # not our direct child (a Dask nanny's worker): its nanny watches
         return
-    import threading
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -145,16 +201,28 @@ def _watch_parent(parent: int) -> None:
 
 
 class _Call:
-    """``fn(item)`` in a worker: sets the worker up once, and names the item when ``fn`` raises."""
+    """``fn(item)`` in a worker: sets the worker up once, and names the item when ``fn`` raises.
+
+    Away from the submitting thread (a worker process, a Dask worker thread) ``fn`` runs under the
+    submitting block's :class:`RunSettings` (context variables cross neither) with progress bars off;
+    in the submitting thread, under the settings it already sees."""
 
     def __init__(self, fn: Callable[[Any], Any], desc: str, tag: bool = False):
         self.fn, self.desc, self.tag = fn, desc, tag
         self.parent = os.getpid()  # the process that submits the items
+        self.thread = threading.get_ident()
+        self.settings = replace(_SETTINGS.get(), progress=False)
 
     def __call__(self, index: int, item: Any) -> Any:
         worker_init()
         if os.getpid() != self.parent:
             _watch_parent(self.parent)
+        elif threading.get_ident() == self.thread:
+            return self._run(index, item)
+        with use_settings(self.settings.workers, self.settings.progress):
+            return self._run(index, item)
+
+    def _run(self, index: int, item: Any) -> Any:
         try:
             result = self.fn(item)
         except Exception as exc:  # keep the type callers catch; the note travels back with it (pickled)
@@ -183,23 +251,25 @@ def _parallel(n_jobs: int, return_as: str, batch_size: int | str = "auto",
 
 
 def run_parallel(
-    fn: Callable[[Any], Any], items: list[Any], workers: int | None, progress: bool, desc: str,
-    engine: str | None = None, scheduler: str | None = None,
+    fn: Callable[[Any], Any], items: list[Any], desc: str, *, workers: int | None = None,
+    progress: bool | None = None, engine: str | None = None, scheduler: str | None = None,
 ) -> list[Any]:
-    """``[fn(x) for x in items]`` on all cores (or a Dask cluster), in order, with a progress bar.
+    """``[fn(x) for x in items]`` on all cores (or a Dask cluster), in order, with a progress bar ``desc``.
 
-    With ``workers <= 1`` or fewer than :data:`MIN_PARALLEL_ITEMS` items it runs here, one by one. ``engine``
+    ``workers`` and ``progress`` override the ambient settings (:func:`use_settings`; None = those). With
+    ``workers <= 1`` or fewer than :data:`MIN_PARALLEL_ITEMS` items it runs here, one by one. ``engine``
     (``loky`` or ``dask``) defaults to the one of the enclosing :func:`use_engine` block. A failing item's
     exception reaches the caller with its own type and a note naming the item (``exc.__notes__``).
 
-    >>> run_parallel(str, list(range(3)), workers=2, progress=False, desc="str")
+    >>> run_parallel(str, list(range(3)), "str", workers=2, progress=False)
     ['0', '1', '2']
     """
+    workers = workers or current_workers()
+    progress = current_progress() if progress is None else progress
     if engine is not None and (engine != active_engine() or scheduler):
         with use_engine(engine, scheduler, workers):
-            return run_parallel(fn, items, workers, progress, desc)
+            return run_parallel(fn, items, desc, workers=workers, progress=progress)
     items = list(items)
-    workers = workers or default_workers()
     bar = dict(total=len(items), desc=desc, disable=not progress, unit="img")
     call = _Call(fn, desc)
     if active_engine() == "loky" and (workers <= 1 or len(items) < MIN_PARALLEL_ITEMS):
@@ -210,21 +280,22 @@ def run_parallel(
         return list(tqdm(parallel(delayed(call)(i, x) for i, x in enumerate(items)), **bar))
 
 
-def map_units(fn: Callable[[Any], Any], units: Iterable[Any], workers: int | None = None,
+def map_units(fn: Callable[[Any], Any], units: Iterable[Any], *, workers: int | None = None,
               engine: str | None = None, scheduler: str | None = None) -> Iterator[tuple[Any, Any]]:
     """``(unit, fn(unit))`` pairs as each unit finishes (any order), so a caller can record each at once.
 
+    ``workers`` overrides the ambient :func:`current_workers` (read when iteration starts; None = that).
     Units start in the given order (put the longest first). With one worker they run here. Closing the
     iterator early (an exception in the caller, Ctrl-C) stops the workers instead of waiting for their
     units. A worker that dies raises joblib's ``TerminatedWorkerError`` (loky) or distributed's
     ``KilledWorker``; the units already yielded are kept by the caller.
     """
     units = list(units)
+    workers = workers or current_workers()
     if engine is not None and (engine != active_engine() or scheduler):
         with use_engine(engine, scheduler, workers):
-            yield from map_units(fn, units, workers)
+            yield from map_units(fn, units, workers=workers)
         return
-    workers = workers or default_workers()
     call = _Call(fn, "unit", tag=True)
     if active_engine() == "loky" and (workers <= 1 or len(units) <= 1):
         for i, u in enumerate(units):

@@ -230,10 +230,13 @@ class PerImage(Protocol):
 
 
 def preprocess_dataset(
-    ds: Dataset, cfg: Goel2022Preprocess, workers: int | None = None, progress: bool = True,
+    ds: Dataset, cfg: Goel2022Preprocess, workers: int | None = None, progress: bool | None = None,
     cache: bool = True, per_image: PerImage | None = None,
 ) -> Preprocessed:
     """Run the pipeline over every usable row, on all cores, cached by (manifest hash, config).
+
+    ``workers`` and ``progress`` override the ambient settings
+    (:func:`~artifactual.replication.parallel.use_settings`; None = those); neither changes a number.
 
     Each file is decoded once per (content, config): the manifest hash holds every file's SHA-256,
     and ``per_image`` (if given) is computed in the same pass and stored in the same entry. A second
@@ -249,15 +252,15 @@ def preprocess_dataset(
     return Preprocessed(parts["arrays"], parts["table"], cfg, from_cache=from_cache, extra=extra)
 
 
-def _compute(ds: Dataset, cfg: Goel2022Preprocess, workers: int | None, progress: bool,
+def _compute(ds: Dataset, cfg: Goel2022Preprocess, workers: int | None, progress: bool | None,
              per_image: PerImage | None = None) -> dict[str, Any]:
     """The pipeline over every usable row: ``{"arrays", "table", "config", "extra_*"}`` as the cache stores them."""
     table = ds.table.copy()
     todo = table.index[table["status"] == "ok"]
     cols = [c for c in ds.pixel_rule().columns if c in table.columns]
     rows = table.loc[todo, cols].to_dict("records")
-    results = run_parallel(partial(_one, ds.pixel_rule(), cfg, per_image), rows, workers, progress,
-                           desc=f"preprocessing {ds.name}")
+    results = run_parallel(partial(_one, ds.pixel_rule(), cfg, per_image), rows, f"preprocessing {ds.name}",
+                           workers=workers, progress=progress)
     table["pp_status"] = table["status"].where(table["status"] != "ok", "ok").astype(object)
     table["pp_reason"] = table["reason"].astype(object)
     table["face_found"] = pd.Series(pd.NA, index=table.index, dtype="boolean")

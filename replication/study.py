@@ -37,7 +37,7 @@ ValueError: toy has no real-data version
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -49,7 +49,11 @@ PRESETS = ("embedded", "real")
 
 @dataclass(frozen=True)
 class RunContext:
-    """How a study runs, as opposed to what it computes (never part of a run folder's key)."""
+    """How a study runs, as opposed to what it computes (never part of a run folder's key).
+
+    A study's ``run`` applies ``workers`` and ``progress`` to everything it calls, as the ambient settings
+    (:func:`~artifactual.replication.parallel.use_settings`); the functions below it do not take them.
+    """
 
     data_root: str | Path | None = None
     workers: int | None = None
@@ -65,7 +69,6 @@ class Study:
     run: Callable[[Any, Path, RunContext], dict[str, Any]]
     per_class: str | None = None  # the config key meaning "images per class" (``--per-class``), if any
     needs: str = ""  # what to say when a preset is absent
-    seed_keys: tuple[str, ...] = field(default=())  # config keys holding this study's seeds (tests check them)
 
     def __post_init__(self) -> None:
         unknown = set(self.presets) - set(PRESETS)
@@ -86,7 +89,15 @@ class Study:
         return override(cfg, changes) if changes else cfg
 
     def seed(self, *purpose: Any) -> int:
-        """A seed derived from the study's name and a purpose, so two studies never share a stream by accident."""
+        """A seed derived from the study's name and a purpose, so two studies never share a stream by accident.
+
+        For the studies to come (seeds 001, 003, 004): their presets take every seed from here. The three
+        studies that exist keep the explicit seeds (0) their published numbers were made with.
+
+        >>> toy = Study(name="toy", title="", presets={}, run=lambda cfg, out, ctx: {})
+        >>> toy.seed("split") == toy.seed("split") != toy.seed("bootstrap")
+        True
+        """
         return derived_seed(self.name, *purpose)
 
 

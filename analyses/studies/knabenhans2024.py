@@ -30,6 +30,7 @@ from artifactual.replication.config import stable_hash, to_dict
 from artifactual.replication.data import DATA_ENV
 from artifactual.replication.data.dataset import DatasetError
 from artifactual.replication.designs.knabenhans2024 import GenderSourcesDesign, build_gender_sources
+from artifactual.replication.parallel import use_settings
 from artifactual.replication.runs import RunDir
 from artifactual.replication.study import RunContext, Study, register
 
@@ -41,6 +42,8 @@ NEEDS = ("knabenhans2024 needs the real data: --data-root DIR (or $ARTIFACTUAL_D
 
 def run(cfg: Knabenhans2024Config, out: Path, ctx: RunContext) -> dict[str, Any]:
     """The whole seed-002 replication into ``out``; it needs the real data (it has no embedded version).
+
+    Everything runs with ``ctx.workers`` processes and ``ctx.progress`` bars (:func:`use_settings`).
 
     Examples
     --------
@@ -60,11 +63,15 @@ def run(cfg: Knabenhans2024Config, out: Path, ctx: RunContext) -> dict[str, Any]
     []
     >>> tmp.cleanup()
     """
-    data_root, workers, progress, log = ctx.data_root, ctx.workers, ctx.progress, ctx.log
-    if not (data_root or os.environ.get(DATA_ENV)):
+    if not (ctx.data_root or os.environ.get(DATA_ENV)):
         raise DatasetError(NEEDS)
-    out = Path(out)
-    utk, lfw = load_arrays(data_root, cfg, workers, progress, log)
+    with use_settings(ctx.workers, ctx.progress):
+        return _run(cfg, Path(out), ctx)
+
+
+def _run(cfg: Knabenhans2024Config, out: Path, ctx: RunContext) -> dict[str, Any]:
+    data_root, log = ctx.data_root, ctx.log
+    utk, lfw = load_arrays(data_root, cfg, log)
     split = split_indices(utk.y, cfg)
     manifest = stable_hash({"utk": utk.report, "lfw": {k: v.report for k, v in lfw.items()},
                             "n": [len(utk.y)] + [len(v.y) for v in lfw.values()]})
@@ -101,7 +108,7 @@ def run(cfg: Knabenhans2024Config, out: Path, ctx: RunContext) -> dict[str, Any]
     fair = fairness_tables(utk, split["test"], scores[fm], cfg)
     shift = {m: lfw_shift(test_y, scores[m], lfw, {v: np.asarray(s) for v, s in done[m]["lfw_scores"].items()}, fcfg)
              for m in dict.fromkeys(("logreg", fm))}
-    audit = _gender_sources_audit(out / "audit", data_root, cfg, workers, progress, log)
+    audit = _gender_sources_audit(out / "audit", data_root, cfg, log)
     summary = clean(assemble(cfg, utk, lfw, split, done, todo, fair, shift, audit, rd, fm, fm_note))
     write_summary(summary, out)
     return summary
@@ -122,10 +129,10 @@ def _logreg_curve(utk, split, fcfg) -> list[dict[str, Any]]:
     return rows
 
 
-def _gender_sources_audit(out: Path, data_root, cfg: Knabenhans2024Config, workers, progress, log) -> dict[str, Any]:
+def _gender_sources_audit(out: Path, data_root, cfg: Knabenhans2024Config, log) -> dict[str, Any]:
     """The audit on gender with source = {UTKFace, LFW}: the real-signal control."""
     design = GenderSourcesDesign(per_source=cfg.audit_per_source, seed=cfg.seed)
-    ds = build_gender_sources(design, data_root, workers, progress)
+    ds = build_gender_sources(design, data_root)
     run = AuditRun(name="knabenhans2024-gender-sources", dataset=ds, label_col="gender",
                    preprocess=seed_preprocess(cfg.side), positive=1, class_names={1: "female", 0: "male"},
                    data_description="gender in UTKFace and LFW (both sources carry the label): the real-signal "
@@ -133,7 +140,7 @@ def _gender_sources_audit(out: Path, data_root, cfg: Knabenhans2024Config, worke
                    # no CNN variant trained (--set variants=[]): none in the audit's headline either
                    headline=HeadlineConfig() if cfg.variants else HeadlineConfig(models=("pixel_logreg",)))
     log(f"audit: gender with source = UTKFace, LFW ({len(ds.table):,} images) ...")
-    s = run_audit(run, out, workers=workers, progress=progress)
+    s = run_audit(run, out)
     log(f"  audit verdict: {s['verdict']}")
     return s
 

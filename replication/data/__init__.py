@@ -21,10 +21,12 @@ DATA_ENV = "ARTIFACTUAL_DATA"
 
 @dataclass(frozen=True)
 class Loader:
-    """A registered loader: ``build(location, workers, progress) -> Dataset``.
+    """A registered loader: ``build(location, workers=None, progress=None) -> Dataset``.
 
     ``needs`` says what ``location`` is: ``"none"`` (embedded data), ``"root"`` (a folder under
-    the data root named ``subdir``) or ``"manifest"`` (a user's CSV file).
+    the data root named ``subdir``) or ``"manifest"`` (a user's CSV file). ``workers`` and ``progress``
+    override the ambient settings for decoding (:func:`~artifactual.replication.parallel.use_settings`;
+    None = those); a loader passes them on to :func:`~artifactual.replication.data.dataset.inspect_files`.
     """
 
     build: Callable[..., Dataset]
@@ -65,9 +67,12 @@ def load_dataset(
     data_root: str | Path | None = None,
     manifest: str | Path | None = None,
     workers: int | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> Dataset:
     """Build a registered dataset; every image is inspected and unusable ones are marked skipped.
+
+    ``workers`` and ``progress`` override the ambient settings
+    (:func:`~artifactual.replication.parallel.use_settings`; None = those).
 
     Examples
     --------

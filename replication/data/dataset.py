@@ -212,15 +212,17 @@ def inspect_files(
     table: pd.DataFrame,
     root: Path,
     workers: int | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     cache: bool = True,
     desc: str = "inspecting images",
 ) -> pd.DataFrame:
     """Add file facts and ``status``/``reason``/``conversions`` to ``table`` by decoding every file.
 
     Rows already marked ``skipped`` (missing from a manifest, escaping the root, duplicates) are
-    not opened. Decoding runs on all cores; the result is cached (:mod:`artifactual.replication.cache`)
-    by the root, the paths and each file's content hash, so a second call on unchanged files is fast.
+    not opened. Decoding runs on all cores (``workers``/``progress`` override the ambient settings,
+    :func:`~artifactual.replication.parallel.use_settings`; None = those); the result is cached
+    (:mod:`artifactual.replication.cache`) by the root, the paths and each file's content hash, so a
+    second call on unchanged files is fast.
     """
     table = table.copy()
     for col in STATE_COLUMNS:
@@ -230,7 +232,8 @@ def inspect_files(
     paths = [str(p) for p in table.loc[todo, "path"]]
 
     def decode_all() -> dict[str, Any]:
-        return {"results": run_parallel(_inspect_one, [(root, p) for p in paths], workers, progress, desc)}
+        return {"results": run_parallel(_inspect_one, [(root, p) for p in paths], desc, workers=workers,
+                                         progress=progress)}
 
     # results are plain dicts of str/int/None: stored as JSON (exact for these types), not pickle
     key = _listing_key(root, paths) if cache and paths else ""

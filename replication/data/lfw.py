@@ -94,7 +94,7 @@ def read_smile_labels(places: list[Path]) -> dict[str, int] | None:
 
 
 @register_dataset("lfw", needs="root", subdir="lfw", obtain=OBTAIN)
-def load(location: Path, workers: int | None = None, progress: bool = True) -> Dataset:
+def load(location: Path, workers: int | None = None, progress: bool | None = None) -> Dataset:
     """The LFW images under ``location`` with ``identity`` and, where the lists are present, ``gender``/``smiling``.
 
     Examples

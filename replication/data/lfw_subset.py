@@ -27,7 +27,7 @@ SOURCE = "skimage_lfw_subset"
 
 
 @register_dataset("lfw_subset", needs="none")
-def load(location: None = None, workers: int | None = None, progress: bool = True) -> Dataset:
+def load(location: None = None, workers: int | None = None, progress: bool | None = None) -> Dataset:
     """The 200 patches as an in-memory dataset: 100 faces (``face`` = 1), then 100 non-faces.
 
     Examples

@@ -29,7 +29,7 @@ from artifactual.replication.data.dataset import safe_join
 def load(
     location: Path,
     workers: int | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     label_col: str = "label",
     source_col: str = "source",
     identity_col: str = "identity",

@@ -29,7 +29,7 @@ OBTAIN = "Get the AT&T/ORL faces (att_faces) from a mirror of the Cambridge arch
 
 
 @register_dataset("orl", needs="root", subdir="orl", obtain=OBTAIN)
-def load(location: Path, workers: int | None = None, progress: bool = True) -> Dataset:
+def load(location: Path, workers: int | None = None, progress: bool | None = None) -> Dataset:
     """Every file in ``s<N>`` folders under ``location``, with ``identity`` = ``s<N>`` and ``shot`` = k.
 
     Examples

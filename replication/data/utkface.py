@@ -52,7 +52,7 @@ def parse_name(name: str) -> dict[str, object]:
 
 
 @register_dataset("utkface", needs="root", subdir="utkface", obtain=OBTAIN)
-def load(location: Path, workers: int | None = None, progress: bool = True) -> Dataset:
+def load(location: Path, workers: int | None = None, progress: bool | None = None) -> Dataset:
     location = Path(location)
     files = sorted(p for p in location.rglob("*") if p.is_file() and p.name.lower().endswith((".jpg", ".jpeg")))
     if not files:

@@ -9,7 +9,7 @@ Seed 000's design on the embedded faces (:mod:`.goel2022`): the source alone dec
 
 >>> import pandas as pd
 >>> from artifactual.replication.designs.goel2022 import Goel2022Design, build_design, embedded_capture
->>> ds = build_design(Goel2022Design(data="embedded", capture=embedded_capture()), progress=False)
+>>> ds = build_design(Goel2022Design(data="embedded", capture=embedded_capture()))
 >>> pd.crosstab(ds.table["source"], ds.table["label"]).to_dict("index")
 {'lfw_subset': {0: 50, 1: 0}, 'lfw_subset_mugshot_capture': {0: 0, 1: 50}}
 """

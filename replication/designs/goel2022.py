@@ -155,9 +155,10 @@ def sample_identities(frame: pd.DataFrame, n_images: int, rng: np.random.Generat
     return frame[frame["identity"].isin(keep)]
 
 
-def build_design(cfg: Goel2022Design, data_root: str | Path | None = None, workers: int | None = None,
-                 progress: bool = True) -> Dataset:
+def build_design(cfg: Goel2022Design, data_root: str | Path | None = None) -> Dataset:
     """The confounded design as a dataset: ``label`` 1 = class A, 0 = class B, by source.
+
+    The loaders decode with the ambient settings (:func:`~artifactual.replication.parallel.use_settings`).
 
     Examples
     --------
@@ -165,7 +166,7 @@ def build_design(cfg: Goel2022Design, data_root: str | Path | None = None, worke
     mugshot-style when their pixels are loaded (greyscale, padded, re-encoded), class B ones are not.
 
     >>> cfg = Goel2022Design(data="embedded", capture=embedded_capture(), per_class=10)
-    >>> ds = build_design(cfg, progress=False)
+    >>> ds = build_design(cfg)
     >>> ds.notes
     {'n_lfw_subset': 10, 'n_lfw_subset_mugshot_capture': 10}
     >>> ds.table.groupby("label")["captured"].mean().to_dict(), ds.table["identity"].is_unique
@@ -176,7 +177,7 @@ def build_design(cfg: Goel2022Design, data_root: str | Path | None = None, worke
     """
     rng = np.random.default_rng(cfg.seed)
     if cfg.data == "embedded":
-        base = load_dataset("lfw_subset", progress=progress)
+        base = load_dataset("lfw_subset")
         faces = base.subset((base.table["face"] == 1).to_numpy())
         n = len(faces.table)
         half = np.zeros(n, bool)
@@ -187,9 +188,9 @@ def build_design(cfg: Goel2022Design, data_root: str | Path | None = None, worke
         ]
         rules = {"lfw_subset": base.pixel_rule()}
     else:
-        orl = load_dataset("orl", data_root=data_root, workers=workers, progress=progress)
-        utk = load_dataset("utkface", data_root=data_root, workers=workers, progress=progress)
-        lfw = load_dataset("lfw", data_root=data_root, workers=workers, progress=progress)
+        orl = load_dataset("orl", data_root=data_root)
+        utk = load_dataset("utkface", data_root=data_root)
+        lfw = load_dataset("lfw", data_root=data_root)
         utk_ident = utkface_identity(utk.table)
         groups = utk_ident[utk.table["status"] == "ok"].drop_duplicates().to_numpy()
         rng.shuffle(groups)

@@ -88,13 +88,13 @@ def gender_rows(ds: Dataset) -> pd.DataFrame:
     return out
 
 
-def build_gender_sources(cfg: GenderSourcesDesign, data_root: str | Path | None = None, workers: int | None = None,
-                         progress: bool = True) -> Dataset:
-    """UTKFace + LFW with ``gender`` as the label and ``source`` naming the dataset."""
+def build_gender_sources(cfg: GenderSourcesDesign, data_root: str | Path | None = None) -> Dataset:
+    """UTKFace + LFW with ``gender`` as the label and ``source`` naming the dataset (decoded with the ambient
+    settings, :func:`~artifactual.replication.parallel.use_settings`)."""
     rng = np.random.default_rng(cfg.seed)
     parts, rules, notes = [], {}, {}
     for name in ("utkface", "lfw"):
-        ds = load_dataset(name, data_root=data_root, workers=workers, progress=progress)
+        ds = load_dataset(name, data_root=data_root)
         rows = gender_rows(ds)
         notes[f"{name}_without_gender"] = int((ds.table["status"] == "ok").sum() - len(rows))
         if cfg.balance_gender:

@@ -169,8 +169,10 @@ def test_embedded_study_designs_are_pinned():
     """The embedded default's two study datasets: which images they hold is a decision (issue 13)."""
     from artifactual.analyses.goel2022_fpt import design_fingerprint
     from artifactual.analyses.studies.goel2022_fpt import load_datasets
+    from artifactual.replication.parallel import use_settings
     from artifactual.replication.study import RunContext
 
-    ds = load_datasets(FPTStudyConfig(data="embedded", per_dataset=0), RunContext(progress=False))
+    with use_settings(progress=False):
+        ds = load_datasets(FPTStudyConfig(data="embedded", per_dataset=0), RunContext())
     fp = {k: (v["images"], v["sha256"][:16]) for k, v in ((k, design_fingerprint(d)) for k, d in ds.items())}
     assert fp == {"confounded_design": (38, "fe747310719e54f6"), "real_signal_one_source": (200, "afc539665918c7d3")}

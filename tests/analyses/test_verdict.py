@@ -17,6 +17,7 @@ from artifactual.analyses.audit import HeadlineConfig, audit_in_memory
 from artifactual.analyses.audit_data import AuditConfig, AuditData, pipeline_from_raw
 from artifactual.analyses.checks import CHECKS
 from artifactual.analyses.probes import property_table
+from artifactual.replication.parallel import use_settings
 from artifactual.replication.preprocess import Goel2022Preprocess
 
 SIDE = 24
@@ -147,7 +148,8 @@ def test_units_side_by_side_give_the_same_records(tmp_path, monkeypatch):
     out = {}
     for workers in (1, 2):
         rd = RunDir.create(tmp_path / str(workers), "t", {}, "m")
-        audit.run_units(list(UNITS), d, FAST, head, rd, workers=workers, progress=False)
+        with use_settings(workers=workers, progress=False):
+            audit.run_units(list(UNITS), d, FAST, head, rd)
         assert rd.completed("unit") == set(UNITS)
         out[workers] = _unit_results(rd)
     assert out[1] == out[2]
@@ -173,7 +175,8 @@ def test_a_dead_worker_loses_nothing(tmp_path, monkeypatch, capsys):
     rd = RunDir.create(tmp_path, "t", {}, "m")
     rd.append({"unit": "check:identity_leakage", "rows": []})  # finished before: kept, not redone
     todo = [u for u in UNITS if u != "check:identity_leakage"]
-    audit.run_units(todo, d, FAST, audit.HeadlineConfig(models=("pixel_logreg",)), rd, workers=2, progress=False)
+    with use_settings(workers=2, progress=False):
+        audit.run_units(todo, d, FAST, audit.HeadlineConfig(models=("pixel_logreg",)), rd)
     assert "worker process died" in capsys.readouterr().err
     assert rd.completed("unit") == set(UNITS) and len(rd.records()) == len(UNITS)
     assert all("failed" not in row["reading"] for r in rd.records() for row in r.get("rows", []))
@@ -188,9 +191,9 @@ def test_a_failing_headline_stops_the_workers_and_keeps_finished_units(tmp_path,
     d = make(faces(60, rng), np.tile([1, 1, 0, 0], 15), np.repeat(["a", "b"], 30))
     rd = RunDir.create(tmp_path, "t", {}, "m")
     rd.append({"unit": "check:identity_leakage", "rows": []})
-    with pytest.raises(KeyError, match="no_such_model"):
+    with pytest.raises(KeyError, match="no_such_model"), use_settings(workers=2, progress=False):
         audit.run_units(["headline:no_such_model", "check:within_source_random_labels"], d, FAST,
-                        audit.HeadlineConfig(models=("no_such_model",)), rd, workers=2, progress=False)
+                        audit.HeadlineConfig(models=("no_such_model",)), rd)
     assert "check:identity_leakage" in rd.completed("unit")
 
 

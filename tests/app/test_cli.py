@@ -20,10 +20,18 @@ def test_cli_dataset_choices_come_from_the_registry():
     assert list(action.choices) == DATASETS.names()
 
 
+#: `artifactual run` with the FPT study cut to one candidate per model and 16 GPT-2 images, through the
+#: same --set path users have: the end-to-end test checks the lifecycle (main job, every study with an
+#: embedded preset, figures, paper, resume), not the study's numbers (tests/analyses/test_goel2022_fpt.py
+#: does). The full `make run` is what a new user runs; it took 546 s twice over under load as a test.
+LIGHT = ["--set", "goel2022-fpt.budget.candidates=1", "--set", "goel2022-fpt.lr_grid=[0.001]",
+         "--set", "goel2022-fpt.C_grid=[0.01]", "--set", "goel2022-fpt.gpt2_train_images=16"]
+
+
 def test_run_on_embedded_default_end_to_end_and_resume(tmp_path, capsys):
     out = tmp_path / "results"
     paper = tmp_path / "paper"
-    assert main(["run", "--out", str(out), "--no-progress", "--paper-dir", str(paper)]) == 0
+    assert main(["run", "--out", str(out), "--no-progress", "--paper-dir", str(paper), *LIGHT]) == 0
     s = json.loads((out / "summary.json").read_text())
     assert s["dataset"]["n_images"] == 200 and s["dataset"]["dataset"] == "lfw_subset"
     pp = s["preprocessing"]
@@ -55,14 +63,20 @@ def test_run_on_embedded_default_end_to_end_and_resume(tmp_path, capsys):
 
     assert {e["scheme"] for e in f["encryption"]} == set(SCHEMES)
     budgets = {m["name"]: m["tuning"] for m in f["models"] if m["dataset"] == "confounded_design"}
-    assert all(len(t["candidates"]) == 3 and t["budget"] == "equal" for n, t in budgets.items() if n != "fpt_gpt2_shaped")
+    assert all(len(t["candidates"]) == 1 and t["budget"] == "equal" for n, t in budgets.items() if n != "fpt_gpt2_shaped")
+    assert f["config"]["budget"]["candidates"] == 1 and f["config"]["lr_grid"] == [0.001]  # --set STUDY.KEY reached it
     assert {c["reading"] for c in f["comparisons"]} <= {"matches", "a_better", "b_better", "cannot_tell"}
     assert len(f["comparisons"]) == 6 and f["provenance"]["designs"]["confounded_design"]["sha256"]
     assert all({"auroc", "ci_low", "ci_high", "trainable_params", "train_seconds", "body", "pretrained"} <= set(m)
                for m in f["models"])
-    assert main(["run", "--out", str(out), "--no-progress", "--paper-dir", str(paper)]) == 0  # resumes
+    fpt_records = next((out / "goel2022-fpt" / "runs").iterdir()) / "records.jsonl"
+    n_fpt = len(fpt_records.read_text().splitlines())
+    assert main(["run", "--out", str(out), "--no-progress", "--paper-dir", str(paper), *LIGHT]) == 0  # resumes
     assert len((run_dir / "records.jsonl").read_text().splitlines()) == n_records
+    assert len(fpt_records.read_text().splitlines()) == n_fpt  # nothing retrained
     assert "verdict:" in capsys.readouterr().out
+    assert main(["run", "--out", str(out), "--set", "goel2022-fpt.budget.candidates=2"]) == 2  # lr_grid holds 3
+    assert "gives every model 2" in capsys.readouterr().err
 
 
 def test_summarize_manifest_and_errors(tmp_path, capsys):
@@ -78,6 +92,9 @@ def test_summarize_manifest_and_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["run", "--out", str(tmp_path / "r"), "--set", "szie=3"]) == 2
     assert "unknown config key 'szie'" in capsys.readouterr().err
+    assert main(["run", "--out", str(tmp_path / "r"), "--set", "knabenhans2024.epochs=1"]) == 2
+    assert "no embedded version" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()  # every --set is checked before anything runs
 
 
 def test_console_script_is_installed():

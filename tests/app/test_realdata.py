@@ -59,8 +59,10 @@ FPT_DESIGN_SHA256 = "6d4982f0b2855d04a9b997c7be19082e707b8e23e27ac16b8ff49ce809e
 def test_fpt_study_design_is_pinned(real_data_root):
     from artifactual.analyses.goel2022_fpt import design_fingerprint
     from artifactual.analyses.studies.goel2022_fpt import load_datasets, real
+    from artifactual.replication.parallel import use_settings
     from artifactual.replication.study import RunContext
 
-    d = load_datasets(real(), RunContext(data_root=real_data_root, progress=False))["confounded_design"]
+    with use_settings(progress=False):
+        d = load_datasets(real(), RunContext(data_root=real_data_root))["confounded_design"]
     fp = design_fingerprint(d)
     assert (fp["images"], fp["sha256"]) == (600, FPT_DESIGN_SHA256), fp

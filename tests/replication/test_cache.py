@@ -15,6 +15,7 @@ from PIL import Image
 from artifactual.analyses.audit_data import AuditConfig, build_audit_data
 from artifactual.replication.cache import CacheWarning, cache_root, cached, entry_path, read_entry
 from artifactual.replication.data import load_dataset
+from artifactual.replication.parallel import use_settings
 from artifactual.replication.preprocess import Goel2022Preprocess, preprocess_dataset
 from helpers import face_like
 
@@ -54,8 +55,8 @@ def run_preprocess(manifest: Path) -> dict:
 
 
 def run_audit(manifest: Path) -> dict:
-    d = build_audit_data(load_dataset("manifest", manifest=manifest, progress=False), "label", PP, AUDIT, "1",
-                         workers=1, progress=False)
+    with use_settings(workers=1, progress=False):
+        d = build_audit_data(load_dataset("manifest", manifest=manifest), "label", PP, AUDIT, "1")
     return {"X": d.X, "raw": d.raw, "properties": d.properties, "table": d.table}
 
 

@@ -44,20 +44,47 @@ def dask_scheduler():
 def test_same_ordered_results_on_every_engine(dask_scheduler):
     items = list(range(150))  # above MIN_PARALLEL_ITEMS, so loky really runs in worker processes
     expected = [_square_plus(x) for x in items]
-    assert run_parallel(_square_plus, items, 1, False, "here") == expected
-    assert run_parallel(_square_plus, items, 2, False, "loky") == expected
-    assert run_parallel(_square_plus, items, 2, False, "dask", engine="dask", scheduler=dask_scheduler) == expected
-    with parallel.use_engine("dask", dask_scheduler):
-        assert run_parallel(_square_plus, items[:5], 2, False, "few") == expected[:5]  # dask even for few
-        assert sorted(map_units(abs, [-3, 1, -2], 2)) == [(-3, 3), (-2, 2), (1, 1)]
-    assert sorted(map_units(abs, [-3, 1, -2], 2)) == [(-3, 3), (-2, 2), (1, 1)]
+    assert run_parallel(_square_plus, items, "here", workers=1, progress=False) == expected
+    assert run_parallel(_square_plus, items, "loky", workers=2, progress=False) == expected
+    assert run_parallel(_square_plus, items, "dask", workers=2, progress=False, engine="dask",
+                        scheduler=dask_scheduler) == expected
+    with parallel.use_settings(workers=2, progress=False):
+        with parallel.use_engine("dask", dask_scheduler):
+            assert run_parallel(_square_plus, items[:5], "few") == expected[:5]  # dask even for few
+            assert sorted(map_units(abs, [-3, 1, -2])) == [(-3, 3), (-2, 2), (1, 1)]
+        assert sorted(map_units(abs, [-3, 1, -2])) == [(-3, 3), (-2, 2), (1, 1)]
+
+
+def _settings_seen(_: int) -> tuple[int, int, bool]:
+    return os.getpid(), parallel.current_workers(), parallel.current_progress()
+
+
+def test_ambient_settings_reach_every_call_and_its_worker_processes(dask_scheduler):
+    items = list(range(parallel.MIN_PARALLEL_ITEMS))
+    with parallel.use_settings(workers=1, progress=False):
+        assert set(run_parallel(_settings_seen, items, "here")) == {(os.getpid(), 1, False)}
+        assert {r for _, r in map_units(_settings_seen, [1, 2])} == {(os.getpid(), 1, False)}
+        # an explicit argument overrides the block for that call only
+        there = run_parallel(_settings_seen, items, "there", workers=2)
+        assert os.getpid() not in {pid for pid, _, _ in there}
+    assert parallel.current_workers() == parallel.default_workers() and parallel.current_progress()
+    with parallel.use_settings(workers=2, progress=True):
+        there = run_parallel(_settings_seen, items, "there", progress=False)
+        units = [r for _, r in map_units(_settings_seen, [1, 2])]
+    # contextvars do not cross processes: each item gets the submitting block's workers, and no bars of its own
+    assert os.getpid() not in {pid for pid, _, _ in there + units}
+    assert {(w, p) for _, w, p in there + units} == {(2, False)}
+    with parallel.use_settings(workers=2, progress=True), parallel.use_engine("dask", dask_scheduler):
+        threads = [r for _, r in map_units(_settings_seen, [1, 2])]  # this cluster's workers are threads here
+    assert {(w, p) for _, w, p in threads} == {(2, False)}
 
 
 @pytest.mark.parametrize("workers,engine", [(1, None), (2, None), (2, "dask")])
 def test_a_failing_item_is_named(workers, engine, dask_scheduler):
     scheduler = dask_scheduler if engine else None
     with pytest.raises(ValueError, match="unlucky") as info:
-        run_parallel(_fails_on_13, list(range(100)), workers, False, "counting", engine=engine, scheduler=scheduler)
+        run_parallel(_fails_on_13, list(range(100)), "counting", workers=workers, progress=False, engine=engine,
+                     scheduler=scheduler)
     assert any("counting: item 13 (13) failed" in note for note in info.value.__notes__)
 
 
@@ -79,7 +106,7 @@ _SLOW_PARENT = textwrap.dedent("""
         return x
 
     if __name__ == "__main__":
-        run_parallel(slow, list(range(2000)), 2, False, "slow")
+        run_parallel(slow, list(range(2000)), "slow", workers=2, progress=False)
 """)
 
 
