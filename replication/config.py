@@ -37,11 +37,11 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
             raise ValueError(f"config field {name!r}: {value!r} is not one of {list(args)}")
         return value
     if origin in (tuple, list):
-        if isinstance(value, str) and value.strip().startswith("["):
-            try:  # "[]", "[1, 2]": the JSON form, so an empty sequence can be written on a command line
+        if isinstance(value, str) and value.strip().startswith("[") and value.strip().endswith("]"):
+            try:  # "[]", "[1, 2]", '["a"]': the JSON form, so an empty sequence can be written on a command line
                 value = json.loads(value)
-            except json.JSONDecodeError:
-                raise ValueError(f"config field {name!r}: {value!r} is not a JSON list") from None
+            except json.JSONDecodeError:  # [a, b]: the shell ate the quotes; read it as a comma list
+                value = [v.strip() for v in value.strip()[1:-1].split(",") if v.strip()]
         elif isinstance(value, str):
             value = [v for v in value.split(",") if v != ""]
         if not isinstance(value, (list, tuple)):
@@ -94,6 +94,8 @@ def override(config: C, overrides: Mapping[str, Any]) -> C:
     ...     variants: tuple[int, ...] = (1, 2)
     >>> override(Cfg(), {"size": "64", "grey": "false", "variants": "[]"})
     Cfg(size=64, grey=False, variants=())
+    >>> override(Cfg(), {"variants": "[3, 1]"}).variants, override(Cfg(), {"variants": "3,1"}).variants
+    ((3, 1), (3, 1))
     >>> override(Cfg(), {"szie": 64})
     Traceback (most recent call last):
     ...

@@ -44,8 +44,9 @@ def embedded() -> FPTStudyConfig:
                                                          "image_property_probes"))
 
 
-def load_datasets(cfg: FPTStudyConfig, ctx: RunContext) -> dict[str, AuditData]:
-    """The confounded seed-000 design and a real signal inside one source, subsampled to ``per_dataset``.
+def load_datasets(cfg: FPTStudyConfig, ctx: RunContext, confounded_only: bool = False) -> dict[str, AuditData]:
+    """The confounded seed-000 design and a real signal inside one source, subsampled to ``per_dataset``
+    (``confounded_only``: the first alone, e.g. to check its fingerprint).
 
     Reads ``ctx.data_root``; decoding uses the ambient settings (:func:`use_settings`, which :func:`run`
     sets from ``ctx``)."""
@@ -54,7 +55,9 @@ def load_datasets(cfg: FPTStudyConfig, ctx: RunContext) -> dict[str, AuditData]:
     side = 32 if emb else 64
     audit = AuditConfig(raw_side=side, seed=cfg.seed)
     out = {"confounded_design": build_audit_data(run.dataset, "label", run.preprocess, audit, 1, balance=True)}
-    if emb:
+    if confounded_only:
+        pass
+    elif emb:
         # the embedded default has no second labelled source: its face/non-face label stands in for
         # "a real signal inside one source"
         ds = load_dataset("lfw_subset")

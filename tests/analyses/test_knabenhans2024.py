@@ -132,3 +132,19 @@ def test_whole_run_on_made_up_faces(fake_root, tmp_path):
     assert pdf.read_bytes()[:4] == b"%PDF"
     text = (tmp_path / "build" / "data.json").read_text()
     assert '"knabenhans2024": {' in text
+
+
+def test_no_cnn_variant_trains_logistic_regression_only(fake_root, tmp_path, capsys):
+    """`replicate knabenhans2024 --set variants=[]`: no CNN anywhere, fairness read on logreg and said so."""
+    from artifactual.app.cli import main
+
+    out = tmp_path / "k"
+    assert main(["replicate", "knabenhans2024", "--data-root", str(fake_root), "--out", str(out), "--no-progress",
+                 "--set", "variants=[]", "--set", "audit_per_source=80", "--set", "fairness.n_boot=200"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert [m["name"] for m in s["models"]] == ["logreg"] and s["config"]["variants"] == []
+    assert s["fairness_model"] == "logreg" and "cnn_2 was not trained" in s["fairness_model_note"]
+    assert [m["name"] for m in s["audit"]["headline"]["models"]] == ["pixel_logreg"]
+    assert s["model_comparisons"] == [] and all("CNN" not in r["what"] for r in s["seed_comparison"])
+    assert "CNN model 2 not trained" in capsys.readouterr().out
+    assert (out / "figures" / "seed_vs_ours.png").is_file()

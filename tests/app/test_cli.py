@@ -20,12 +20,15 @@ def test_cli_dataset_choices_come_from_the_registry():
     assert list(action.choices) == DATASETS.names()
 
 
-#: `artifactual run` with the FPT study cut to one candidate per model and 16 GPT-2 images, through the
-#: same --set path users have: the end-to-end test checks the lifecycle (main job, every study with an
-#: embedded preset, figures, paper, resume), not the study's numbers (tests/analyses/test_goel2022_fpt.py
-#: does). The full `make run` is what a new user runs; it took 546 s twice over under load as a test.
+#: `artifactual run` with the FPT study cut to one candidate and one epoch per model, 16 GPT-2 images and
+#: the two probes under encryption, through the same --set path users have: the end-to-end test checks the
+#: lifecycle (main job, every study with an embedded preset, figures, paper, resume), not the study's
+#: numbers (tests/analyses/test_goel2022_fpt.py does). The full `make run` is what a new user runs; as a
+#: test it took 546 s (twice over, under load); this one about 70 s.
 LIGHT = ["--set", "goel2022-fpt.budget.candidates=1", "--set", "goel2022-fpt.lr_grid=[0.001]",
-         "--set", "goel2022-fpt.C_grid=[0.01]", "--set", "goel2022-fpt.gpt2_train_images=16"]
+         "--set", "goel2022-fpt.C_grid=[0.01]", "--set", "goel2022-fpt.gpt2_train_images=16",
+         "--set", "goel2022-fpt.budget.max_epochs=1",
+         "--set", "goel2022-fpt.encrypted_models=[pixel_logreg,image_property_probes]"]
 
 
 def test_run_on_embedded_default_end_to_end_and_resume(tmp_path, capsys):

@@ -63,6 +63,6 @@ def test_fpt_study_design_is_pinned(real_data_root):
     from artifactual.replication.study import RunContext
 
     with use_settings(progress=False):
-        d = load_datasets(real(), RunContext(data_root=real_data_root))["confounded_design"]
+        d = load_datasets(real(), RunContext(data_root=real_data_root), confounded_only=True)["confounded_design"]
     fp = design_fingerprint(d)
     assert (fp["images"], fp["sha256"]) == (600, FPT_DESIGN_SHA256), fp
