@@ -49,7 +49,7 @@ def readings(s: dict[str, Any]) -> list[str]:
                        SEED["split"]["train"], " / ".join(f"{r['accuracy']['estimate']:.3f}" for r in curve)))
     m2 = next((m for m in s["models"] if m["name"] == "cnn_2"), {}).get("test")
     if m2 is None:
-        out.append(f"CNN model 2 not trained (variants {s['config']['variants']}): the CNN readings are left out.")
+        out.append(f"CNN model 2 not trained (variants {list(s['config']['variants'])}): the CNN readings are left out.")
         m2 = {}
     else:
         out.append(f"CNN model 2, test: balanced accuracy {_ci(m2['balanced_accuracy'])} (seed 0.897), ROC AUC "
