@@ -128,3 +128,14 @@ def test_study_configs_are_reachable_and_checked(capsys):
     assert "'audit.n_boot': expected an integer" in capsys.readouterr().err
     assert main(["replicate", "knabenhans2024", "--embedded"]) == 2
     assert "no embedded version" in capsys.readouterr().err
+
+
+def test_a_figure_that_cannot_be_drawn_keeps_the_results(tmp_path, capsys):
+    """The numbers are written before the figures: a figure that fails is a warning naming the file, not a crash."""
+    from artifactual.app.cli import _report
+
+    (tmp_path / "summary.json").write_text(json.dumps({"checks": 5, "readings": ["r"]}))
+    _report("audit", {"readings": ["r"]}, tmp_path)
+    captured = capsys.readouterr()
+    assert "figures not drawn" in captured.err and "summary.json" in captured.err
+    assert "and 0 figures" in captured.out and (tmp_path / "summary.json").is_file()
