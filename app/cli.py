@@ -234,7 +234,7 @@ def _audit_on_engine(args: argparse.Namespace) -> int:
     from artifactual.replication.data import manifest as manifest_loader
 
     ds = manifest_loader.load(Path(args.manifest), label_col=args.label, source_col=args.source,
-                              identity_col=args.identity or "identity")
+                              identity_col=args.identity)
     skipped = int((ds.table["status"] != "ok").sum())
     if skipped:
         print(f"note: {skipped} manifest rows skipped (run `artifactual data summarize --dataset manifest "

@@ -32,9 +32,13 @@ def load(
     progress: bool | None = None,
     label_col: str = "label",
     source_col: str = "source",
-    identity_col: str = "identity",
+    identity_col: str | None = None,
 ) -> Dataset:
     """The images a CSV lists, paths relative to the CSV's folder; unusable rows stay, marked ``skipped``.
+
+    ``identity_col`` names the person column; when not given, a column called ``identity`` is used if there
+    is one. A named column that does not exist is an error (a misspelt identity column would otherwise
+    make every image its own person, without a word), and so is a label that is the source column itself.
 
     Examples
     --------
@@ -73,7 +77,13 @@ def load(
         raw = pd.read_csv(csv, dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DatasetError(f"manifest {csv} is not a readable CSV: {exc}") from None
-    missing = [c for c in ("path", label_col, source_col) if c not in raw.columns]
+    named_identity = identity_col is not None
+    identity_col = identity_col or "identity"
+    if label_col == source_col:
+        raise DatasetError(f"the label and the source are the same column {label_col!r}: a label that is the photo "
+                           "source is confounded by construction; name the trait column and the source column")
+    missing = [c for c in ("path", label_col, source_col) + ((identity_col,) if named_identity else ())
+               if c not in raw.columns]
     if missing:
         raise DatasetError(f"manifest {csv} lacks column(s) {missing}; it needs path,{label_col},{source_col}"
                            f"[,{identity_col},...] (found: {', '.join(raw.columns)})")

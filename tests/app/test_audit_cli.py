@@ -79,6 +79,23 @@ def test_audit_refuses_a_single_class_label(tmp_path, capsys):
     assert "exactly two classes" in capsys.readouterr().err
 
 
+def test_audit_refuses_a_misspelt_identity_and_a_label_that_is_the_source(tmp_path, capsys):
+    """A named identity column that is absent would make every image its own person without a word;
+    a label that is the source column is confounded by construction. Both are errors before any decoding."""
+    rng = np.random.default_rng(1)
+    for i in range(6):
+        Image.fromarray(_portrait(rng, False)).save(tmp_path / f"{i}.png")
+    pd.DataFrame({"path": [f"{i}.png" for i in range(6)], "y": ["a", "b"] * 3, "src": ["s", "t"] * 3,
+                  "Person": ["p1", "p1", "p2", "p2", "p3", "p3"]}).to_csv(tmp_path / "m.csv", index=False)
+    base = ["audit", "--manifest", str(tmp_path / "m.csv"), "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*base, "--label", "y", "--source", "src", "--identity", "person"]) == 2
+    err = capsys.readouterr().err
+    assert "lacks column(s) ['person']" in err and "Person" in err
+    assert main([*base, "--label", "src", "--source", "src"]) == 2
+    assert "the label and the source are the same column 'src'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.realdata
 def test_audit_on_utkface_gender_one_source_is_not_a_confound(real_data_root, tmp_path):
     """A real signal inside one source (UTKFace gender) must not be called a source confound."""
