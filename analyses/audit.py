@@ -271,7 +271,7 @@ def collect_summary(run: AuditRun, d: AuditData, rd: RunDir) -> dict[str, Any]:
                      "average_precision": best["average_precision"],
                      "average_precision_ci": best["average_precision_ci"], "n": best["n"],
                      "models": models, **run.extra.get("paper_claims", {})},
-        "checks": [_clean(c.as_dict()) for c in checks],
+        "checks": [clean(c.as_dict()) for c in checks],
         "multiplicity": {"family": "confirmatory", "correction": "Holm-Bonferroni", "alpha": 0.05,
                          "members": [c.name for c in checks if c.p_holm is not None],
                          "note": "controls are reported with their expected outcome and unadjusted p; descriptive "
@@ -283,9 +283,6 @@ def collect_summary(run: AuditRun, d: AuditData, rd: RunDir) -> dict[str, Any]:
         "run_dir": str(rd.path),
         "provenance": {k: prov[k] for k in ("manifest_hash", "versions", "git_commit")},
     }
-
-
-_clean = clean  # summary.json's NaN -> None lives in analyses/formatting.py
 
 
 def write_outputs(summary: dict[str, Any], d: AuditData, out: Path) -> None:
@@ -302,6 +299,6 @@ def write_outputs(summary: dict[str, Any], d: AuditData, out: Path) -> None:
 def write_summary(summary: dict[str, Any], out: Path) -> None:
     from artifactual.analyses.report import summary_markdown
 
-    summary = _clean(summary)
+    summary = clean(summary)
     atomic_write_json(Path(out) / "summary.json", summary)
     atomic_write_text(Path(out) / "summary.md", summary_markdown(summary))

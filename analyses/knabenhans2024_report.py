@@ -14,14 +14,6 @@ from artifactual.analyses.formatting import clean, fmt_p
 from artifactual.analyses.knabenhans2024 import SEED, TOLERANCE
 from artifactual.replication.runs import atomic_write_json, atomic_write_text
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, tuple):
-        return list(obj)
-    return obj
-
-
 def _ci(m: dict[str, Any] | None) -> str:
     """'0.850 [0.841, 0.859]'; 'undefined' where the metric has no value (one class never predicted, say).
 

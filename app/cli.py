@@ -19,7 +19,7 @@ from artifactual.replication.data.dataset import DatasetError
 from artifactual.replication.data.summary import format_summary, summarize
 from artifactual.replication.preprocess import Goel2022Preprocess, detection_rates, preprocess_dataset
 from artifactual.replication.models import MODELS
-from artifactual.replication.parallel import ENGINES, check_engine, use_engine, use_settings
+from artifactual.replication.parallel import ENGINES, use_engine, use_settings
 from artifactual.replication.runs import atomic_write_json
 from artifactual.replication.study import STUDIES, RunContext
 from artifactual.paper.figures import FigureError, draw
@@ -161,9 +161,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         study = STUDIES.get(args.name)
         cfg = study.configure("embedded" if args.embedded else "real", parse_assignments(args.set), args.per_class)
         out = Path(args.out or Path("results") / args.name)
-        check_engine(args.engine, args.scheduler)  # before any work: a wrong --scheduler is a clear error
-        with use_engine(args.engine, args.scheduler):
-            s = study.run(cfg, out, _context(args, data_root=args.data_root))
+        with use_engine(args.engine, args.scheduler):  # checks --engine/--scheduler before any work
+            s = study.execute(cfg, out, _context(args, data_root=args.data_root))
         _report(args.name, s, out)
         return 0
     if args.command == "run":
@@ -204,8 +203,10 @@ def _run(args: argparse.Namespace) -> int:
     cfg = MainJobConfig(preprocess=override(embedded_preprocess(), main_set))
     configs = {name: STUDIES.get(name).configure("embedded", study_set.get(name)) for name in STUDIES
                if "embedded" in STUDIES.get(name).presets}  # every --set checked before anything runs
-    for name in set(study_set) - set(configs):
-        raise ValueError(f"--set {name}.*: study {name!r} has no embedded version, so `artifactual run` skips it")
+    offline_only = sorted(set(study_set) - set(configs))
+    if offline_only:
+        raise ValueError(f"--set {offline_only[0]}.*: study {offline_only[0]!r} has no embedded version, so "
+                         "`artifactual run` skips it")
     results = Path(args.out)
     summary = run_main_job(results, cfg)
     print(format_summary(summary["dataset"]))
@@ -215,7 +216,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"wrote {results / 'summary.json'} and {results / 'summary.md'}")
     for name, study_cfg in configs.items():
         out = results / name
-        _report(name, STUDIES.get(name).run(study_cfg, out, _context(args)), out)
+        _report(name, STUDIES.get(name).execute(study_cfg, out, _context(args)), out)
     paper_dir = Path(args.paper_dir) if args.paper_dir else None
     pdf = build(results_dir=results, **({"out_dir": paper_dir, "figures_dir": paper_dir / "figures"}
                                        if paper_dir else {}))
@@ -224,8 +225,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    check_engine(args.engine, args.scheduler)  # before any decoding: a wrong --scheduler is a clear error
-    with use_engine(args.engine, args.scheduler):  # decoding and units on one engine
+    with use_engine(args.engine, args.scheduler):  # checks --engine/--scheduler, then decoding and units on it
         return _audit_on_engine(args)
 
 

@@ -36,7 +36,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import shutil
 import sys
 from importlib import metadata
@@ -58,8 +57,6 @@ DEFAULT_OUT_DIR = PAPER_DIR / "build"
 # not paper/figures/: that is the figure package (artifactual.paper.figures)
 DEFAULT_FIGURES_DIR = DEFAULT_OUT_DIR / "figures"
 
-# A figure key becomes part of a file name and a Typst string: keep it to plain characters.
-_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class PaperBuildError(RuntimeError):
@@ -150,19 +147,14 @@ def _copy_figures(name: str, section_dir: Path, figures_dir: Path, missing: list
     except FigureError as exc:
         raise PaperBuildError(str(exc)) from exc
     copied: dict[str, str] = {}
-    for key, rel in mapping.items():
-        if not _KEY.match(str(key)):
-            raise PaperBuildError(f"{section_dir}: figure key {key!r} (artifactual.paper.figures, kind {name!r}) "
-                                  "may hold only letters, digits, '_' and '-'")
-        src = (section_dir / str(rel)).resolve()
-        if not src.is_relative_to(section_dir.resolve()):
-            raise PaperBuildError(f"figure {key!r} of kind {name!r}: path {rel!r} leaves {section_dir}")
+    for key, rel in mapping.items():  # keys are plain names (checked when registered), paths figures/<key>.png
+        src = section_dir / rel
         if not src.is_file():
             missing.append(str(src))
             continue
-        target = figures_dir / f"{name}-{key}{src.suffix.lower() or '.png'}"
+        target = figures_dir / f"{name}-{key}{src.suffix.lower()}"
         shutil.copyfile(src, target)
-        copied[str(key)] = target.name
+        copied[key] = target.name
     return copied
 
 

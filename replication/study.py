@@ -6,7 +6,8 @@ preset), the paper's sections and the tests. A study has
 
 - a typed, frozen config with presets: ``"embedded"`` (offline, on scikit-image's bundled faces) and
   ``"real"`` (the public datasets under a data root); either may be absent, and ``needs`` says why;
-- ``run(config, out, ctx)``, which writes records into ``out/runs/`` (resumable), ``summary.json``,
+- ``run(config, out, ctx)`` (called through :meth:`Study.execute`, which applies the context's run
+  settings), which writes records into ``out/runs/`` (resumable), ``summary.json``,
   ``summary.md`` and figure DATA (``*.npz``/``*.csv``) into ``out`` and returns the summary. It never
   draws: the paper (``paper/figures``) draws from those files.
 
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from artifactual.replication.config import config_keys, derived_seed, override
+from artifactual.replication.parallel import use_settings
 from artifactual.replication.registry import Registry
 
 PRESETS = ("embedded", "real")
@@ -51,8 +53,8 @@ PRESETS = ("embedded", "real")
 class RunContext:
     """How a study runs, as opposed to what it computes (never part of a run folder's key).
 
-    A study's ``run`` applies ``workers`` and ``progress`` to everything it calls, as the ambient settings
-    (:func:`~artifactual.replication.parallel.use_settings`); the functions below it do not take them.
+    :meth:`Study.execute` applies ``workers`` and ``progress`` to everything the study calls, as the ambient
+    settings (:func:`~artifactual.replication.parallel.use_settings`); the functions below it do not take them.
     """
 
     data_root: str | Path | None = None
@@ -87,6 +89,12 @@ class Study:
                                  f"(its keys: {', '.join(config_keys(cfg))})")
             changes[self.per_class] = per_class
         return override(cfg, changes) if changes else cfg
+
+    def execute(self, config: Any, out: Path, ctx: RunContext) -> dict[str, Any]:
+        """``run(config, out, ctx)`` with ``ctx.workers`` processes and ``ctx.progress`` bars for everything
+        inside (:func:`~artifactual.replication.parallel.use_settings`): how every caller runs a study."""
+        with use_settings(ctx.workers, ctx.progress):
+            return self.run(config, Path(out), ctx)
 
     def seed(self, *purpose: Any) -> int:
         """A seed derived from the study's name and a purpose, so two studies never share a stream by accident.

@@ -20,7 +20,6 @@ from artifactual.analyses.audit_data import AuditConfig
 from artifactual.replication.config import to_dict
 from artifactual.replication.designs.goel2022 import (CLASS_A, CLASS_B, SEED_CLAIMS, Goel2022Design, build_design,
                                                       embedded_capture)
-from artifactual.replication.parallel import use_settings
 from artifactual.replication.preprocess import Goel2022Preprocess
 from artifactual.replication.study import RunContext, Study, register
 
@@ -57,10 +56,11 @@ def goel2022_run(cfg: Goel2022StudyConfig, ctx: RunContext = RunContext()) -> Au
     """The audit run of seed 000's design (nothing is trained yet): dataset, preprocessing, settings.
 
     Reads ``ctx.data_root``; the loaders decode with the ambient settings (:func:`use_settings`, which
-    :func:`run` sets from ``ctx``).
+    ``STUDY.execute`` sets from ``ctx``).
 
     Examples
     --------
+    >>> from artifactual.replication.parallel import use_settings
     >>> with use_settings(progress=False):
     ...     run = goel2022_run(embedded())
     >>> run.name, len(run.dataset), run.preprocess.size, run.label_col, run.positive
@@ -80,11 +80,8 @@ def goel2022_run(cfg: Goel2022StudyConfig, ctx: RunContext = RunContext()) -> Au
 
 
 def run(cfg: Goel2022StudyConfig, out: Path, ctx: RunContext) -> dict[str, Any]:
-    """Build the design, run the battery into ``out`` (records, summary, figure data); returns the summary.
-
-    Everything runs with ``ctx.workers`` processes and ``ctx.progress`` bars (:func:`use_settings`)."""
-    with use_settings(ctx.workers, ctx.progress):
-        return run_audit(goel2022_run(cfg, ctx), Path(out))
+    """Build the design, run the battery into ``out`` (records, summary, figure data); returns the summary."""
+    return run_audit(goel2022_run(cfg, ctx), Path(out))
 
 
 STUDY = register(Study(name="goel2022", title="Seed 000: 'criminality' from source-confounded faces, audited",

@@ -25,7 +25,6 @@ from artifactual.analyses.studies import goel2022
 from artifactual.replication.config import to_dict
 from artifactual.replication.data import load_dataset
 from artifactual.replication.designs.goel2022 import SEED_CLAIMS
-from artifactual.replication.parallel import use_settings
 from artifactual.replication.preprocess import Goel2022Preprocess
 from artifactual.replication.runs import RunDir, atomic_write_json, atomic_write_text
 from artifactual.replication.study import RunContext, Study, register
@@ -48,22 +47,20 @@ def load_datasets(cfg: FPTStudyConfig, ctx: RunContext, confounded_only: bool = 
     """The confounded seed-000 design and a real signal inside one source, subsampled to ``per_dataset``
     (``confounded_only``: the first alone, e.g. to check its fingerprint).
 
-    Reads ``ctx.data_root``; decoding uses the ambient settings (:func:`use_settings`, which :func:`run`
-    sets from ``ctx``)."""
+    Reads ``ctx.data_root``; decoding uses the ambient settings (:func:`use_settings`, which
+    ``STUDY.execute`` sets from ``ctx``)."""
     emb = cfg.data == "embedded"
     run = goel2022.goel2022_run(goel2022.embedded() if emb else goel2022.real(), ctx)
     side = 32 if emb else 64
     audit = AuditConfig(raw_side=side, seed=cfg.seed)
     out = {"confounded_design": build_audit_data(run.dataset, "label", run.preprocess, audit, 1, balance=True)}
-    if confounded_only:
-        pass
-    elif emb:
+    if emb and not confounded_only:
         # the embedded default has no second labelled source: its face/non-face label stands in for
         # "a real signal inside one source"
         ds = load_dataset("lfw_subset")
         out["real_signal_one_source"] = build_audit_data(ds, "face", Goel2022Preprocess(detect_face=False, size=32),
                                                          audit, 1)
-    else:
+    elif not confounded_only:
         utk = load_dataset("utkface", data_root=ctx.data_root)
         out["utkface_gender"] = build_audit_data(utk, "gender", Goel2022Preprocess(detect_face=False, size=64),
                                                  audit, 1)
@@ -71,14 +68,8 @@ def load_datasets(cfg: FPTStudyConfig, ctx: RunContext, confounded_only: bool = 
 
 
 def run(cfg: FPTStudyConfig, out: Path, ctx: RunContext) -> dict[str, Any]:
-    """The study into ``out``: its record (resumable), summary.json, summary.md, encrypted_examples.npz.
-
-    Everything runs with ``ctx.workers`` processes and ``ctx.progress`` bars (:func:`use_settings`)."""
-    with use_settings(ctx.workers, ctx.progress):
-        return _run(cfg, Path(out), ctx)
-
-
-def _run(cfg: FPTStudyConfig, out: Path, ctx: RunContext) -> dict[str, Any]:
+    """The study into ``out``: its record (resumable), summary.json, summary.md, encrypted_examples.npz."""
+    out = Path(out)
     emb = cfg.data == "embedded"
     datasets = load_datasets(cfg, ctx)
     manifest = "+".join(f"{k}:{len(v.y)}" for k, v in datasets.items())

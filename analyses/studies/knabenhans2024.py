@@ -25,12 +25,11 @@ from artifactual.analyses.formatting import clean
 from artifactual.analyses.knabenhans2024 import (SEED, Knabenhans2024Config, fairness_tables, fit_cnn, fit_logreg,
                                                  lfw_shift, load_arrays, metrics_with_ci, model_comparisons,
                                                  model_unit, seed_comparison, seed_preprocess, split_indices)
-from artifactual.analyses.knabenhans2024_report import _jsonable, readings, write_summary
+from artifactual.analyses.knabenhans2024_report import readings, write_summary
 from artifactual.replication.config import stable_hash, to_dict
 from artifactual.replication.data import DATA_ENV
 from artifactual.replication.data.dataset import DatasetError
 from artifactual.replication.designs.knabenhans2024 import GenderSourcesDesign, build_gender_sources
-from artifactual.replication.parallel import use_settings
 from artifactual.replication.runs import RunDir
 from artifactual.replication.study import RunContext, Study, register
 
@@ -42,8 +41,6 @@ NEEDS = ("knabenhans2024 needs the real data: --data-root DIR (or $ARTIFACTUAL_D
 
 def run(cfg: Knabenhans2024Config, out: Path, ctx: RunContext) -> dict[str, Any]:
     """The whole seed-002 replication into ``out``; it needs the real data (it has no embedded version).
-
-    Everything runs with ``ctx.workers`` processes and ``ctx.progress`` bars (:func:`use_settings`).
 
     Examples
     --------
@@ -65,12 +62,7 @@ def run(cfg: Knabenhans2024Config, out: Path, ctx: RunContext) -> dict[str, Any]
     """
     if not (ctx.data_root or os.environ.get(DATA_ENV)):
         raise DatasetError(NEEDS)
-    with use_settings(ctx.workers, ctx.progress):
-        return _run(cfg, Path(out), ctx)
-
-
-def _run(cfg: Knabenhans2024Config, out: Path, ctx: RunContext) -> dict[str, Any]:
-    data_root, log = ctx.data_root, ctx.log
+    out, data_root, log = Path(out), ctx.data_root, ctx.log
     utk, lfw = load_arrays(data_root, cfg, log)
     split = split_indices(utk.y, cfg)
     manifest = stable_hash({"utk": utk.report, "lfw": {k: v.report for k, v in lfw.items()},
@@ -103,8 +95,7 @@ def _run(cfg: Knabenhans2024Config, out: Path, ctx: RunContext) -> dict[str, Any
     fm, fm_note = cfg.fairness_model, None
     if fm not in scores:  # e.g. --set variants=[]: the seed's model 2 was not trained
         fm, fm_note = "logreg", (f"Fairness read on logreg: the configured fairness model {cfg.fairness_model} was "
-                                 f"not trained (variants {list(cfg.variants)}).")
-        log(fm_note)
+                                 f"not trained (variants {list(cfg.variants)}).")  # said in the readings
     fair = fairness_tables(utk, split["test"], scores[fm], cfg)
     shift = {m: lfw_shift(test_y, scores[m], lfw, {v: np.asarray(s) for v, s in done[m]["lfw_scores"].items()}, fcfg)
              for m in dict.fromkeys(("logreg", fm))}
@@ -173,7 +164,7 @@ def assemble(cfg, utk, lfw, split, done, todo, fair, shift, audit, rd, fairness_
         "never_about_real_people": "artifactual predicts nothing about any real person; these numbers describe "
                                    "a classifier's errors on public research datasets",
         "config": to_dict(cfg),
-        "seed_paper": _jsonable(SEED),
+        "seed_paper": SEED,  # cleaned with the rest below; JSON spells its integer keys as strings
         "data": {"utkface": utk.report, **{k: v.report for k, v in lfw.items()},
                  "ours_of_seed": round(len(utk.y) / SEED["split"]["total"], 3)},
         "split": {k: int(len(v)) for k, v in split.items()} | {"seed": SEED["split"]},

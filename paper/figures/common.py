@@ -29,6 +29,7 @@ ValueError: figure in set 'demo' 'line' is registered twice (...); pick another 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,10 @@ class FigureSet(Registry[Draw]):
         self.name = name
 
     def figure(self, key: str) -> Callable[[Draw], Draw]:
-        """Decorator: register the function as this set's figure ``key``."""
+        """Decorator: register the function as this set's figure ``key`` (letters, digits, ``_`` and ``-``:
+        it becomes part of a file name and a Typst string)."""
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", key):
+            raise ValueError(f"figure key {key!r} in set {self.name!r} may hold only letters, digits, '_' and '-'")
         return self.register(key)
 
     @property

@@ -92,7 +92,7 @@ def fake_root(tmp_path_factory) -> Path:
 
 
 def test_whole_run_on_made_up_faces(fake_root, tmp_path):
-    from artifactual.analyses.studies.knabenhans2024 import run
+    from artifactual.analyses.studies.knabenhans2024 import STUDY
     from artifactual.paper.build import build
     from artifactual.paper.figures import draw
     from artifactual.replication.study import RunContext
@@ -100,7 +100,7 @@ def test_whole_run_on_made_up_faces(fake_root, tmp_path):
     cfg = Knabenhans2024Config(epochs=2, variants=(1, 2), audit_per_source=80, fairness=FairnessConfig(n_boot=200))
     out = tmp_path / "results" / "knabenhans2024"
     ctx = RunContext(data_root=fake_root, workers=1, progress=False, log=lambda *a: None)
-    s = run(cfg, out, ctx)
+    s = STUDY.execute(cfg, out, ctx)
     saved = json.loads((out / "summary.json").read_text())
     for m in ("accuracy", "balanced_accuracy", "roc_auc", "f1"):
         t = saved["table1"]["test"][m]
@@ -126,7 +126,7 @@ def test_whole_run_on_made_up_faces(fake_root, tmp_path):
     assert "figures" not in saved  # the study never draws; the paper does, from its files
     assert all((out / f).is_file() for f in draw("knabenhans2024", out).values())
     # a rerun reuses every trained unit
-    again = run(cfg, out, ctx)
+    again = STUDY.execute(cfg, out, ctx)
     assert again["table1"] == s["table1"]
     pdf = build(tmp_path / "results", out_dir=tmp_path / "build", figures_dir=tmp_path / "figures")
     assert pdf.read_bytes()[:4] == b"%PDF"

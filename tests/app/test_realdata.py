@@ -44,7 +44,7 @@ def test_goel2022_replication_on_real_data(real_data_root, tmp_path):
     from artifactual.replication.study import STUDIES, RunContext
 
     study = STUDIES.get("goel2022")
-    s = study.run(study.configure("real", per_class=600), tmp_path / "goel2022",
+    s = study.execute(study.configure("real", per_class=600), tmp_path / "goel2022",
                   RunContext(data_root=real_data_root, progress=False))
     assert s["verdict"] == "source_confound"
     assert s["headline"]["auroc"] >= 0.9 and s["headline"]["auroc_ci"][0] > 0.5
