@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from artifactual.analyses.audit_data import AuditConfig, AuditData, build_audit_data
+from artifactual.analyses.audit_data import AuditConfig, AuditData, binary_labels, build_audit_data
 from artifactual.analyses.checks import CHECKS, CheckResult
 from artifactual.analyses.decomposition import PARTS, summarise
 from artifactual.analyses.evaluate import headline_model
@@ -27,7 +27,7 @@ from artifactual.analyses.stats import holm
 from artifactual.analyses.verdict import decide
 from artifactual.analyses.formatting import clean
 from artifactual.replication.config import override, to_dict
-from artifactual.replication.data.dataset import Dataset
+from artifactual.replication.data.dataset import Dataset, DatasetError, skip_reasons
 from artifactual.replication.models import MODELS
 from artifactual.replication.parallel import (active_engine, current_progress, current_workers, map_units, use_engine,
                                               worker_died_errors)
@@ -171,20 +171,65 @@ def run_audit(run: AuditRun, out: Path, only: list[str] | None = None, engine: s
             return run_audit(run, out, only)
     out = Path(out)
     t0 = time.perf_counter()
+    usable = run.dataset.table[(run.dataset.table["status"] == "ok") & run.dataset.table[run.label_col].notna()]
+    if usable.empty:
+        raise DatasetError(f"no usable images with a {run.label_col!r} label in {run.dataset.name}: all "
+                           f"{len(run.dataset.table):,} rows were skipped, most for: {skip_reasons(run.dataset.table)}")
+    y, names = binary_labels(usable[run.label_col], run.positive)
+    require_design(y, identity_groups(usable), run.audit.folds, names, "in the manifest")  # before any decoding
     d = build_audit_data(run.dataset, run.label_col, run.preprocess, run.audit, run.positive, balance=run.balance)
+    require_design(d.y, d.groups, run.audit.folds, d.label_values, "after preprocessing")
     d.preprocessing_report["seconds_preprocess_and_properties"] = round(time.perf_counter() - t0, 1)
-    config = {"name": run.name, "battery": BATTERY, "label": run.label_col, "preprocess": to_dict(run.preprocess),
-              "audit": to_dict(run.audit), "headline": to_dict(run.headline), **run.extra}
-    rd = RunDir.create(out / "runs", run.name, config, run.dataset.manifest_hash)
+    rd = RunDir.create(out / "runs", run.name, run_config(run), run.dataset.manifest_hash)
     done = rd.completed("unit")
-    units = ([f"headline:{m}" for m in run.headline.models] + [f"check:{n}" for n in (only or CHECKS.names())]
-             + [f"decomposition:{p}" for p in PARTS])
-    units = [u for u in units if u not in done and not (u.startswith("headline:") and "headline" in done)]
-    run_units(units, d, run.audit, run.headline, rd)
+    expected = ([f"headline:{m}" for m in run.headline.models] + [f"check:{n}" for n in (only or CHECKS.names())]
+                + [f"decomposition:{p}" for p in PARTS])
+    if "headline" in done:  # run folders written before 2026-11-23 kept the headline models in one record
+        expected = ["headline"] + [u for u in expected if not u.startswith("headline:")]
+    run_units([u for u in expected if u not in done], d, run.audit, run.headline, rd)
+    rd.require("unit", expected)
     rd.mark_done()
+    if rd.repaired:
+        d.preprocessing_report["run_folder_repaired"] = rd.repaired
     summary = collect_summary(run, d, rd)
     write_outputs(summary, d, out)
     return summary
+
+
+def identity_groups(table: pd.DataFrame) -> np.ndarray:
+    """The person of each row; a row without one is its own person (as :func:`build_audit_data` counts)."""
+    ident = table["identity"].astype("object")
+    return np.where(ident.isna(), "row:" + table.index.astype(str), ident.astype(str))
+
+
+def require_design(y: np.ndarray, groups: np.ndarray, folds: int, names: dict[int, str], where: str) -> None:
+    """Refuse a design the battery cannot audit, with its counts and the minimum, before the battery runs.
+
+    Every estimate is identity-grouped ``folds``-fold cross-validation, so each class needs at least ``folds``
+    people (a fold without a class has nothing to test); the probe checks report numbers only from
+    ``AuditConfig.min_identities`` people a class and say so below it.
+
+    >>> require_design(np.array([0, 0, 1, 1]), np.array(["a", "a", "b", "c"]), 5, {0: "x", 1: "y"}, "here")
+    Traceback (most recent call last):
+    ValueError: this design cannot be audited here: class 'x' has 1 person (2 images), class 'y' has 2 people (2 images); identity-grouped 5-fold cross-validation needs at least 5 people in each class (give images of more people, or an --identity column if rows are different people)
+    """
+    counts = {c: (len(np.unique(groups[y == c])), int((y == c).sum())) for c in (0, 1)}
+    if min(people for people, _ in counts.values()) >= folds:
+        return
+    said = ", ".join(f"class {names[c]!r} has {p} {'person' if p == 1 else 'people'} ({n} image{'s' * (n != 1)})"
+                     for c, (p, n) in counts.items())
+    raise ValueError(f"this design cannot be audited {where}: {said}; identity-grouped {folds}-fold cross-validation "
+                     f"needs at least {folds} people in each class (give images of more people, or an --identity "
+                     "column if rows are different people)")
+
+
+def run_config(run: AuditRun) -> dict[str, Any]:
+    """Everything that can change a number of the run; its hash names the run folder, so a run under other
+    settings is never resumed into this one. The class shown as 1 (``positive``) and ``balance`` change
+    every number; ``class_names`` and ``data_description`` change only wording, so they are left out."""
+    return {"name": run.name, "battery": BATTERY, "label": run.label_col, "positive": run.positive,
+            "balance": run.balance, "preprocess": to_dict(run.preprocess), "audit": to_dict(run.audit),
+            "headline": to_dict(run.headline), **run.extra}
 
 
 def finalize(checks: list[CheckResult], models: list[dict[str, Any]], n_sources: int,

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import artifactual.analyses.studies  # noqa: F401  (registers every study)
@@ -20,7 +23,7 @@ from artifactual.replication.data.summary import format_summary, summarize
 from artifactual.replication.preprocess import Goel2022Preprocess, detection_rates, preprocess_dataset
 from artifactual.replication.models import MODELS
 from artifactual.replication.parallel import ENGINES, use_engine, use_settings
-from artifactual.replication.runs import atomic_write_json
+from artifactual.replication.runs import atomic_write_json, atomic_write_text, check_writable
 from artifactual.replication.study import STUDIES, RunContext
 from artifactual.paper.figures import FigureError, draw
 
@@ -72,15 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("audit", help="the source-confound audit on your own labelled images")
     a.add_argument("--manifest", required=True, help="CSV with a path column plus label and source columns")
+    a.add_argument("--root", default=None, metavar="DIR",
+                   help="folder the manifest's paths are relative to, and must stay inside (default: the CSV's folder)")
     a.add_argument("--label", required=True, help="label column (exactly two classes)")
     a.add_argument("--source", required=True, help="column naming where each photo came from")
     a.add_argument("--identity", default=None, help="column naming the person (splits keep a person on one side)")
     a.add_argument("--positive", default=None, help="label value treated as class 1 (default: the larger)")
-    a.add_argument("--out", required=True, help="output folder (summary.json, summary.md, figures/)")
+    a.add_argument("--out", required=True, help="output folder (summary.json, summary.md, skipped.csv, figures/)")
+    a.add_argument("--replace", action="store_true",
+                   help="let --out hold this audit although it holds another manifest's (its summary is replaced; "
+                        "its run folders under runs/ are kept)")
     a.add_argument("--models", nargs="+", default=None, choices=MODELS.names(),
                    help="headline models (default: pixel_logreg knabenhans_cnn)")
     a.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a preprocessing setting (default: seed 000's pipeline at size=64)")
+                   help="KEY=VALUE: a preprocessing setting (default: seed 000's pipeline at size=64); audit.KEY=VALUE "
+                        "or headline.KEY=VALUE: a setting of the battery or the headline models (e.g. audit.n_boot=200)")
     _add_engine(a)
     _add_common(a)
 
@@ -111,19 +120,63 @@ def _load(args: argparse.Namespace):
     return load_dataset(args.dataset, data_root=args.data_root, manifest=args.manifest)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the finished units are on disk; say so and how to resume."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
         # --workers and --no-progress hold for everything the command runs (not every command has them)
         with use_settings(workers=getattr(args, "workers", None), progress=not getattr(args, "no_progress", False)):
             return _dispatch(args)
-    except (DatasetError, KeyError, ValueError, TypeError, FileNotFoundError) as exc:
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: one line, not a traceback; records already on disk stay
+        how = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"artifactual: {how}; every finished unit is kept. Resume with: artifactual {shlex.join(argv)}",
+              file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    except (DatasetError, KeyError, ValueError, TypeError, FileNotFoundError, RuntimeError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"artifactual: error: {msg}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a size limit, a folder made read-only mid-run: the path and what to do
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"artifactual: error: could not write or read{where}: {exc.strerror or exc}; free space or fix the "
+              f"permissions, then run the same command again (finished units are kept)", file=sys.stderr)
+        return 2
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Everything the command will write is writable, checked before any image is decoded."""
+    from artifactual.replication.cache import CACHE_ENV, cache_root
+
+    if args.command in ("data", "preprocess", "audit", "replicate", "run") and \
+            getattr(args, "data_command", None) != "list":
+        check_writable(cache_root(), "the cache folder",
+                       f"make it writable or point ${CACHE_ENV} at a writable folder")
+    out = getattr(args, "out", None)
+    if args.command == "replicate" and out is None:
+        out = Path("results") / args.name
+    if out is not None:
+        check_writable(Path(out), "--out")
+    for attr in ("json", "to"):
+        if getattr(args, attr, None):
+            check_writable(Path(getattr(args, attr)).parent if attr == "json" else Path(getattr(args, attr)),
+                           f"--{attr}")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    _check_outputs(args)
     if args.command == "data" and args.data_command == "list":
         for name in DATASETS.names():
             loader = DATASETS.get(name)
@@ -231,25 +284,65 @@ def _audit(args: argparse.Namespace) -> int:
 
 def _audit_on_engine(args: argparse.Namespace) -> int:
     from artifactual.analyses.audit import AuditRun, HeadlineConfig, run_audit
+    from artifactual.analyses.audit_data import AuditConfig
     from artifactual.replication.data import manifest as manifest_loader
 
+    settings = {"preprocess": {}, "audit": {}, "headline": {}}
+    for key, value in parse_assignments(args.set).items():
+        part, dot, rest = key.partition(".")
+        settings[part if dot and part in ("audit", "headline") else "preprocess"][rest if dot and part in (
+            "audit", "headline") else key] = value
+    pp = override(Goel2022Preprocess(size=64), settings["preprocess"])  # every setting checked before decoding
+    audit_cfg = override(AuditConfig(), settings["audit"])
+    headline = override(HeadlineConfig(models=tuple(args.models)) if args.models else HeadlineConfig(),
+                        settings["headline"])
     ds = manifest_loader.load(Path(args.manifest), label_col=args.label, source_col=args.source,
-                              identity_col=args.identity)
-    skipped = int((ds.table["status"] != "ok").sum())
-    if skipped:
-        print(f"note: {skipped} manifest rows skipped (run `artifactual data summarize --dataset manifest "
-              f"--manifest {args.manifest}` for the reasons)", file=sys.stderr)
+                              identity_col=args.identity, root=Path(args.root) if args.root else None)
+    out = Path(args.out)
+    _refuse_other_manifest(out, ds.manifest_hash, args)
+    skipped = ds.table[ds.table["status"] != "ok"]
+    if len(skipped):
+        print(f"note: {len(skipped)} manifest rows skipped, listed with their reasons in {out / 'skipped.csv'}",
+              file=sys.stderr)
     positive = args.positive
     if positive is not None and ds.table["label"].dropna().map(type).eq(str).all():
         positive = str(positive)
-    pp = override(Goel2022Preprocess(size=64), parse_assignments(args.set))
-    headline = HeadlineConfig(models=tuple(args.models)) if args.models else HeadlineConfig()
-    run = AuditRun(name="audit", dataset=ds, label_col="label", preprocess=pp, positive=positive, headline=headline,
-                   data_description=f"user manifest {args.manifest}",
-                   extra={"design": {"manifest": str(args.manifest), "skipped_rows": skipped}})
-    out = Path(args.out)
+    run = AuditRun(name="audit", dataset=ds, label_col="label", preprocess=pp, audit=audit_cfg, positive=positive,
+                   headline=headline, data_description=f"user manifest {args.manifest}",
+                   extra={"design": {"manifest": str(args.manifest), "root": str(ds.root),
+                                     "skipped_rows": int(len(skipped))}})
+    _write_skipped(skipped, out)
     _report("audit", run_audit(run, out), out)
     return 0
+
+
+def _refuse_other_manifest(out: Path, manifest_hash: str, args: argparse.Namespace) -> None:
+    """``--out`` holding the audit of another manifest is refused (its results would be overwritten and its
+    figures mixed with these) unless ``--replace``; then its summary, tables and figures go first."""
+    summary = out / "summary.json"
+    if not summary.is_file():
+        return
+    try:
+        before = json.loads(summary.read_text(encoding="utf-8"))
+        theirs = before["provenance"]["manifest_hash"]
+        what = before.get("data", "another run")
+    except (OSError, ValueError, KeyError, TypeError):
+        theirs, what = None, "a summary.json this audit did not write"
+    if theirs == manifest_hash:
+        return  # the same images: a rerun or other settings; runs/ keeps each setting's records apart
+    if not args.replace:
+        raise ValueError(f"--out {out} already holds the audit of {what} (another manifest); choose a new --out, "
+                         "or pass --replace to replace its summary (its run folders under runs/ are kept)")
+    for name in ("summary.json", "summary.md", "skipped.csv", "mean_images.npz", "properties_by_image.csv"):
+        (out / name).unlink(missing_ok=True)
+    for png in (out / "figures").glob("*.png") if (out / "figures").is_dir() else []:
+        png.unlink()
+
+
+def _write_skipped(skipped, out: Path) -> None:
+    """``skipped.csv``: every manifest row not audited, with its reason (empty when none was skipped)."""
+    cols = [c for c in ("path", "source", "identity", "label", "reason") if c in skipped.columns]
+    atomic_write_text(out / "skipped.csv", skipped[cols].to_csv(index=False))
 
 
 def _print_audit(s: dict, out: Path) -> None:
@@ -259,6 +352,14 @@ def _print_audit(s: dict, out: Path) -> None:
     print(f"verdict: {s['verdict']}")
     for r in s["verdict_reasons"]:
         print(f"  - {r}")
+    failed = [c for c in s.get("checks", []) if str(c.get("reading", "")).removeprefix("not applicable: ")
+              .startswith("failed:")]
+    failed += [{"name": f"decomposition {name}", "reading": part.get("reason", "")}
+               for name, part in (s.get("decomposition") or {}).get("parts", {}).items()
+               if isinstance(part, dict) and part.get("status") == "failed"]
+    for c in failed:
+        first = " ".join(str(c["reading"]).split())[:300]
+        print(f"warning: check {c['name']} failed and is left out of the verdict: {first}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
+CACHE_ENV = "ARTIFACTUAL_CACHE"
 CHECKSUMS = "checksums.json"
 FORMAT = 1  # bump when the layout changes: older entries then read as damaged and are rebuilt
 
@@ -55,7 +56,7 @@ def cache_root() -> Path:
 
     Never inside the repository: cached arrays are derived from licensed images.
     """
-    env = os.environ.get("ARTIFACTUAL_CACHE")
+    env = os.environ.get(CACHE_ENV)
     return Path(env) if env else Path.home() / ".cache" / "artifactual"
 
 

@@ -27,6 +27,7 @@ rates that differ by source are themselves a confound (:func:`detection_rates`).
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from functools import partial
@@ -63,6 +64,9 @@ class Goel2022Preprocess:
     pad_value: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("scale_factor", "detect_upscale", "min_face_fraction"):
+            if not math.isfinite(getattr(self, name)):  # nan passes every comparison below
+                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)}")
         if self.size < 8:
             raise ValueError(f"size must be at least 8 pixels, got {self.size}")
         if self.detect_upscale < 1:
@@ -73,6 +77,13 @@ class Goel2022Preprocess:
             raise ValueError(f"min_face_fraction must be in [0, 1), got {self.min_face_fraction}")
         if self.scale_factor <= 1:
             raise ValueError(f"scale_factor must be > 1 (OpenCV), got {self.scale_factor}")
+        if self.detect_upscale > 16:
+            raise ValueError(f"detect_upscale must be at most 16 (it enlarges images before detection), "
+                             f"got {self.detect_upscale}")
+        if self.min_neighbors < 0:
+            raise ValueError(f"min_neighbors must be >= 0, got {self.min_neighbors}")
+        if self.detect_face:
+            load_cascade(self.cascade)  # a missing or unreadable cascade is refused before any image is read
 
 
 _CASCADES: dict[str, cv2.CascadeClassifier] = {}
@@ -82,10 +93,14 @@ def load_cascade(name: str) -> cv2.CascadeClassifier:
     """OpenCV's bundled cascade by file name (or a path to one), loaded once per process."""
     if name not in _CASCADES:
         path = name if os.path.isfile(name) else os.path.join(cv2.data.haarcascades, name)
-        clf = cv2.CascadeClassifier(path)
-        if clf.empty():
-            raise FileNotFoundError(f"Haar cascade {name!r} not found or unreadable (looked at {path}); "
-                                    "opencv-python-headless must be < 5, which ships the Haar files")
+        try:
+            clf = cv2.CascadeClassifier(path) if os.path.isfile(path) else None
+        except (cv2.error, SystemError):  # a file that is not a cascade's XML (OpenCV's parser raises)
+            clf = None
+        if clf is None or clf.empty():
+            raise ValueError(f"Haar cascade {name!r} is not a readable OpenCV cascade file (looked at {path}); "
+                             "give a file name from cv2.data.haarcascades or a path to a cascade XML; "
+                             "opencv-python-headless must be < 5, which ships the Haar files")
         _CASCADES[name] = clf
     return _CASCADES[name]
 

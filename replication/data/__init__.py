@@ -86,7 +86,9 @@ def load_dataset(
     if loader.needs == "manifest":
         if manifest is None:
             raise DatasetError(f"dataset {name!r} needs --manifest PATH (a CSV with path,label,source columns)")
-        return loader.build(Path(manifest), workers=workers, progress=progress)
+        # an explicit data root is the folder the manifest's paths are relative to (default: the CSV's folder)
+        return loader.build(Path(manifest), workers=workers, progress=progress,
+                            **({"root": Path(data_root)} if data_root is not None else {}))
     root = resolve_data_root(data_root, name)
     folder = root / loader.subdir if loader.subdir else root
     if not folder.is_dir():

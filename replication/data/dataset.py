@@ -44,7 +44,14 @@ def safe_join(root: Path, relative: str) -> Path:
     artifactual.replication.data.images.ImageError: ../etc/passwd: path escapes the data root (resolves outside /data)
     """
     root_resolved = Path(root).resolve()
-    candidate = (root_resolved / relative).resolve()
+    if "\0" in relative:
+        raise ImageError(relative.replace("\0", "\\0"), "unusable path", "the name holds a NUL byte")
+    try:
+        candidate = (root_resolved / relative).resolve()
+    except RuntimeError:  # Python 3.11's resolve() on a symlink that points back at itself
+        raise ImageError(relative, "unusable path", "a symlink loop") from None
+    except (OSError, ValueError) as exc:  # a name too long for the file system, among others
+        raise ImageError(relative, "unusable path", str(exc)) from None
     try:
         candidate.relative_to(root_resolved)
     except ValueError:
@@ -257,6 +264,23 @@ def inspect_files(
     table["conversions"] = table["conversions"].fillna("").astype(str)
     table["reason"] = table["reason"].fillna("").astype(str)
     return table
+
+
+def skip_reasons(table: pd.DataFrame, top: int = 3) -> str:
+    """The commonest reasons rows were skipped, with counts, for an error that says nothing is usable.
+
+    A reason's kind is the text before its first ``:`` (the rest names the file).
+
+    >>> t = pd.DataFrame({"status": ["skipped"] * 3 + ["ok"],
+    ...                   "reason": ["missing file: a", "missing file: b", "empty label", ""]})
+    >>> skip_reasons(t)
+    'missing file (2), empty label (1)'
+    """
+    skipped = table.loc[table["status"] != "ok", "reason"].fillna("").astype(str)
+    kinds = skipped.str.split(":", n=1).str[0].str.strip().replace("", "no reason recorded")
+    counts = kinds.value_counts()
+    text = ", ".join(f"{k} ({n:,})" for k, n in counts.head(top).items())
+    return text + (f" and {len(counts) - top} more kinds" if len(counts) > top else "")
 
 
 def mark_skipped(table: pd.DataFrame, mask: pd.Series | np.ndarray, reason: str) -> pd.DataFrame:

@@ -57,9 +57,13 @@ GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 def read_file_bytes(path: Path) -> bytes:
     path = Path(path)
-    if not path.exists():
+    try:
+        exists, regular = path.exists(), path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+        raise ImageError(path, "unusable path", str(exc)) from None
+    if not exists:
         raise ImageError(path, "missing file", "listed but not found on disk")
-    if not path.is_file():
+    if not regular:
         raise ImageError(path, "not a regular file")
     try:
         data = path.read_bytes()

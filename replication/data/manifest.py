@@ -3,8 +3,10 @@
 What: any images, listed in a CSV with at least ``path``, ``label`` and ``source`` columns and
 optionally ``identity`` and further columns (kept as subgroup attributes). Column names can be
 changed with the ``label_col``/``source_col``/``identity_col`` arguments.
-Paths are resolved against the CSV's own folder; a path that escapes it (``..``, absolute
-paths elsewhere, symlinks pointing out) is rejected with a message and counted.
+Paths are resolved against the CSV's own folder, or against ``root`` when one is given (``--root``
+on the command line, so a CSV need not sit beside its images); a path that escapes that folder (``..``,
+absolute paths elsewhere, symlinks pointing out) is rejected with a message and counted, and so are
+unusable names (a NUL byte, a symlink loop, a name too long for the file system).
 Citation and terms: those of the user's images; artifactual copies nothing.
 Labels: the ``label`` column as given (strings or numbers). Rows with an empty label or source
 are skipped and counted; a path listed twice keeps its first row and counts the rest as
@@ -33,8 +35,10 @@ def load(
     label_col: str = "label",
     source_col: str = "source",
     identity_col: str | None = None,
+    root: Path | None = None,
 ) -> Dataset:
-    """The images a CSV lists, paths relative to the CSV's folder; unusable rows stay, marked ``skipped``.
+    """The images a CSV lists, paths relative to ``root`` (default: the CSV's folder); unusable rows stay,
+    marked ``skipped``.
 
     ``identity_col`` names the person column; when not given, a column called ``identity`` is used if there
     is one. A named column that does not exist is an error (a misspelt identity column would otherwise
@@ -87,7 +91,10 @@ def load(
     if missing:
         raise DatasetError(f"manifest {csv} lacks column(s) {missing}; it needs path,{label_col},{source_col}"
                            f"[,{identity_col},...] (found: {', '.join(raw.columns)})")
-    base = csv.resolve().parent
+    if root is not None and not Path(root).is_dir():
+        raise DatasetError(f"--root {root} is not a folder; it must be the folder the manifest's paths are "
+                           "relative to (or that holds its absolute paths)")
+    base = Path(root).resolve() if root is not None else csv.resolve().parent
     table = pd.DataFrame({"path": raw["path"].fillna("").astype(str), "source": raw[source_col],
                           "identity": raw[identity_col] if identity_col in raw.columns else pd.NA,
                           "label": raw[label_col]})
@@ -109,8 +116,9 @@ def load(
             full = safe_join(base, rel)
             normalised.append(str(full.relative_to(base.resolve())))
         except ImageError as err:
-            table.loc[i, ["status", "reason"]] = ["skipped", f"{err.reason}: {rel} ({err.detail})"]
-            normalised.append(rel)
+            shown = rel.replace("\0", "\\0")  # a NUL byte would cut the name in any file or terminal
+            table.loc[i, ["status", "reason"]] = ["skipped", f"{err.reason}: {shown} ({err.detail})"]
+            normalised.append(shown)
     table["path"] = normalised
     dup = table["path"].duplicated(keep="first") & (table["path"] != "")
     first_row = table.groupby("path")["row"].transform("first")

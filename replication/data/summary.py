@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from artifactual.replication.data.dataset import Dataset
+from artifactual.replication.data.dataset import Dataset, skip_reasons
 
 #: Numeric subgroup columns with more distinct values than this are binned (age -> decades).
 MAX_LEVELS = 12
@@ -105,7 +105,8 @@ def dataset_warnings(ds: Dataset) -> list[str]:
     ok = t[t["status"] == "ok"]
     warnings = []
     if len(ok) == 0:
-        warnings.append(f"no usable images: all {len(t)} rows were skipped (see skipped.by_reason)")
+        warnings.append(f"no usable images: all {len(t)} rows were skipped, most for: {skip_reasons(t)} "
+                        "(see skipped.by_reason)")
         return warnings
     for col in ds.label_columns:
         values = ok[col].dropna().unique()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from artifactual.replication.runs import RunDir, atomic_write_json, collect, read_records
 
 
@@ -49,3 +51,58 @@ def test_atomic_json_and_damaged_records(tmp_path):
         assert "line 2" in str(exc)
     else:
         raise AssertionError("a damaged middle line must not be skipped silently")
+
+
+def test_a_torn_last_line_is_cut_and_its_unit_recomputed_on_its_own_line(tmp_path, capsys):
+    """Issue 15 defect 1: a fragment left by a kill mid-write used to swallow the next record appended after it
+    (the file then failed to parse, or the recomputed unit silently went missing)."""
+    run = RunDir.create(tmp_path, "job", {"k": 1}, "m")
+    for unit in ("a", "b", "c"):
+        run.append({"unit": unit, "value": unit * 40})
+    full = run.records_file.read_bytes()
+    run.records_file.write_bytes(full[: len(full) - 30])  # c's line cut part-way
+    again = RunDir.create(tmp_path, "job", {"k": 1}, "m")
+    assert "dropped a torn last line" in capsys.readouterr().err and again.repaired
+    assert again.completed("unit") == {"a", "b"}
+    again.append({"unit": "c", "value": "c" * 40})
+    assert [r["unit"] for r in read_records(again.records_file)] == ["a", "b", "c"]
+    again.require("unit", ["a", "b", "c"])
+    # a cut that leaves the newline of a half-written line is a torn line too
+    run.records_file.write_bytes(full[: len(full) - 30] + b"\n")
+    assert RunDir.create(tmp_path, "job", {"k": 1}, "m").completed("unit") == {"a", "b"}
+    assert read_records(run.records_file) == read_records(run.records_file)  # parses: no fragment left
+    # a whole file is left alone
+    untouched = run.records_file.read_bytes()
+    assert not RunDir.create(tmp_path, "job", {"k": 1}, "m").repaired and run.records_file.read_bytes() == untouched
+
+
+def test_a_missing_unit_is_refused_not_summarised(tmp_path):
+    run = RunDir.create(tmp_path, "job", {"k": 1}, "m")
+    run.append({"unit": "a"})
+    with pytest.raises(RuntimeError, match=r"no record of unit\(s\) \['b'\]"):
+        run.require("unit", ["a", "b"])
+
+
+def test_an_append_that_hits_the_file_size_limit_leaves_no_fragment(tmp_path):
+    """A size limit mid-write (issue 15 defect 1) must not leave half a line behind."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import resource, signal, sys
+        from pathlib import Path
+        from artifactual.replication.runs import RunDir
+        run = RunDir.create(Path({str(tmp_path)!r}), "job", {{}}, "m")
+        run.append({{"unit": "a"}})
+        size = run.records_file.stat().st_size
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size + 100, resource.RLIM_INFINITY))
+        try:
+            run.append({{"unit": "b", "blob": "x" * 5000}})
+        except OSError as exc:
+            print("refused", exc.errno, run.records_file.stat().st_size == size)
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.stdout.split()[0] == "refused" and res.stdout.split()[-1] == "True", res.stdout + res.stderr
+    assert [r["unit"] for r in read_records(next(tmp_path.glob("job-*")) / "records.jsonl")] == ["a"]
