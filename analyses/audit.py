@@ -173,8 +173,11 @@ def run_audit(run: AuditRun, out: Path, only: list[str] | None = None, engine: s
     t0 = time.perf_counter()
     usable = run.dataset.table[(run.dataset.table["status"] == "ok") & run.dataset.table[run.label_col].notna()]
     if usable.empty:
+        where = f"; paths are read from {run.dataset.root} (pass --root DIR if they are relative to another " \
+                "folder)" if run.dataset.root is not None else ""
         raise DatasetError(f"no usable images with a {run.label_col!r} label in {run.dataset.name}: all "
-                           f"{len(run.dataset.table):,} rows were skipped, most for: {skip_reasons(run.dataset.table)}")
+                           f"{len(run.dataset.table):,} rows were skipped, most for: {skip_reasons(run.dataset.table)}"
+                           + where)
     y, names = binary_labels(usable[run.label_col], run.positive)
     require_design(y, identity_groups(usable), run.audit.folds, names, "in the manifest")  # before any decoding
     d = build_audit_data(run.dataset, run.label_col, run.preprocess, run.audit, run.positive, balance=run.balance)

@@ -181,10 +181,15 @@ class RunDir:
         self.provenance = provenance
         self.repaired: list[str] = []  # what opening the folder mended (said on stderr, kept for the report)
 
+    @staticmethod
+    def folder_name(name: str, config: dict[str, Any], manifest_hash: str) -> str:
+        """``<name>-<hash of name, config and manifest>``: runs differing in any of them never share a folder."""
+        return f"{name}-{stable_hash({'name': name, 'config': config, 'manifest': manifest_hash})}"
+
     @classmethod
     def create(cls, base: Path, name: str, config: dict[str, Any], manifest_hash: str) -> "RunDir":
-        config_hash = stable_hash({"name": name, "config": config, "manifest": manifest_hash})
-        path = Path(base) / f"{name}-{config_hash}"
+        path = Path(base) / cls.folder_name(name, config, manifest_hash)
+        config_hash = path.name.rsplit("-", 1)[1]
         path.mkdir(parents=True, exist_ok=True)
         prov = Provenance(config=config, manifest_hash=manifest_hash)
         cfg_file = path / "config.json"
