@@ -1,6 +1,6 @@
 """``artifactual run``'s first step: the embedded default summarised and preprocessed.
 
-``artifactual run`` (app/cli.py) runs, all offline on scikit-image's bundled LFW subset: this
+``artifactual run`` (app/commands.py) runs, all offline on scikit-image's bundled LFW subset: this
 module (the dataset's summary and seed 000's §4.1 preprocessing, with per-source and per-label
 face-detection rates and 95% intervals), then seed 000's audit (``analyses/studies/goel2022.py``), then the
 frozen-transformer study (``analyses/studies/goel2022_fpt.py``), then the paper (``paper/build.py``). Each

@@ -132,7 +132,7 @@ def test_study_configs_are_reachable_and_checked(capsys):
 
 def test_a_figure_that_cannot_be_drawn_keeps_the_results(tmp_path, capsys):
     """The numbers are written before the figures: a figure that fails is a warning naming the file, not a crash."""
-    from artifactual.app.cli import _report
+    from artifactual.app.commands import _report
 
     (tmp_path / "summary.json").write_text(json.dumps({"checks": 5, "readings": ["r"]}))
     _report("audit", {"readings": ["r"]}, tmp_path)

@@ -314,3 +314,22 @@ def test_ctrl_c_prints_one_line_and_the_resume_command(user_set, tmp_path, capsy
     line = [ln for ln in err.splitlines() if ln.startswith("artifactual:")]
     assert len(line) == 1 and "interrupted" in line[0]
     assert f"Resume with: artifactual audit --manifest {user_set}" in line[0]
+
+
+# -- defect 4: a failed check is said on the console and stays one row of summary.md ------------------------------
+
+def test_a_failing_check_is_said_on_the_console_and_is_one_table_row(user_set, tmp_path, capsys, monkeypatch):
+    from artifactual.analyses.checks import CHECKS
+
+    def broken(d, cfg):
+        raise ValueError("tile cannot extend outside image\nsecond line | with a pipe")
+    monkeypatch.setitem(CHECKS._items, "dose_response", broken)
+    out = tmp_path / "out"
+    assert _audit(user_set, out) == 0
+    err = capsys.readouterr().err
+    assert "warning: check dose_response failed and is left out of the verdict: failed: tile cannot extend outside " \
+           "image second line" in err
+    rows = [ln for ln in (out / "summary.md").read_text().splitlines() if "dose_response" in ln and ln.startswith("|")]
+    assert len(rows) == 1 and "second line" in rows[0], rows
+    header = next(ln for ln in (out / "summary.md").read_text().splitlines() if ln.startswith("| check"))
+    assert rows[0].replace("\\|", "").count("|") == header.count("|")
