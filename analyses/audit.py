@@ -38,7 +38,7 @@ from artifactual.replication.runs import RunDir, atomic_write_json, atomic_write
 #: Version of the battery's definitions (which checks exist, their roles and what the verdict reads). It is
 #: part of every run's config, so a run folder written under other definitions (named by the config's hash)
 #: is never resumed into this one.
-BATTERY = "2026-11-24: source-specific evidence and the headline's decomposition"
+BATTERY = "2026-11-24b: degenerate evidence reported as such; classes named in words; failed checks as failed"
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,8 @@ def compute_unit(unit: str, d: AuditData, audit: AuditConfig, headline: Headline
         rows = [r.as_dict() for r in CHECKS.get(name)(d, audit)]
         return {"unit": unit, "rows": rows, "seconds": round(time.perf_counter() - t0, 1)}
     except Exception as exc:  # one broken check must not lose the others
-        return {"unit": unit, "rows": [CheckResult.not_applicable(name, "-", f"failed: {exc}").as_dict()],
-                "traceback": traceback.format_exc(limit=5)}
+        failed = CheckResult(name, "-", float("nan"), float("nan"), float("nan"), 0, f"failed: {exc}", status="failed")
+        return {"unit": unit, "rows": [failed.as_dict()], "traceback": traceback.format_exc(limit=5)}
 
 
 def run_units(units: list[str], d: AuditData, audit: AuditConfig, headline: HeadlineConfig, rd: RunDir) -> None:

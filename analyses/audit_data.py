@@ -126,15 +126,37 @@ def binary_labels(values: pd.Series, positive: Any | None = None) -> tuple[np.nd
 def box_in_raw(box: str, decoded_hw: str, side: int) -> tuple[int, int, int, int]:
     """Map a Haar box from original pixels to the ``side`` x ``side`` padded raw array.
 
-    With no box (detection switched off), the whole image stands for the face.
+    With no box (detection switched off), the whole image stands for the face: exactly the pixels
+    that :func:`~artifactual.replication.preprocess.resize_with_padding` fills, which keeps at least
+    one row and one column of a very thin picture (a 400 x 2 strip is 64 x 1 in a 64 frame, not 64 x 0).
+
+    >>> box_in_raw("", "2,400", 64), box_in_raw("", "40,30", 64), box_in_raw("10,10,20,20", "40,40", 64)
+    ((0, 31, 64, 1), (8, 0, 48, 64), (16, 16, 32, 32))
     """
     h, w = (int(v) for v in decoded_hw.split(","))
     scale = side / max(h, w)
-    top, left = (side - round(h * scale)) // 2, (side - round(w * scale)) // 2
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))  # as resize_with_padding sizes the picture
+    top, left = (side - nh) // 2, (side - nw) // 2
     if not box:
-        return left, top, round(w * scale), round(h * scale)
+        return left, top, nw, nh
     x, y, bw, bh = (int(v) for v in box.split(","))
     return left + round(x * scale), top + round(y * scale), max(2, round(bw * scale)), max(2, round(bh * scale))
+
+
+def inside_frame(box: np.ndarray | tuple[int, int, int, int], side: int) -> tuple[int, int, int, int]:
+    """The part of an (x, y, w, h) box that lies in a ``side`` x ``side`` frame, at least one pixel.
+
+    A box can poke out of the frame by rounding (a Haar box at the picture's edge, a face moved by
+    injected padding) or lie outside it; a crop of zero pixels has no face to keep, so the nearest
+    pixel of the frame stands for it.
+
+    >>> inside_frame((60, -3, 10, 10), 64), inside_frame((0, 64, 64, 0), 64)
+    ((60, 0, 4, 7), (0, 63, 64, 1))
+    """
+    x, y, w, h = (int(v) for v in box)
+    x0, y0 = min(max(x, 0), side - 1), min(max(y, 0), side - 1)
+    x1, y1 = max(min(x + w, side), x0 + 1), max(min(y + h, side), y0 + 1)
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def pipeline_from_raw(raw: np.ndarray, boxes: np.ndarray, cfg: Goel2022Preprocess) -> np.ndarray:
@@ -142,10 +164,11 @@ def pipeline_from_raw(raw: np.ndarray, boxes: np.ndarray, cfg: Goel2022Preproces
 
     Used when a check edits photographs (harmonisation, injected artifacts): an edit that moves
     the face (padding) passes the moved boxes (checks/dose_response.inject), so re-running Haar
-    detection would only cost time.
+    detection would only cost time. Each box is first brought inside the frame (:func:`inside_frame`).
     """
     out = []
-    for px, (x, y, w, h) in zip(raw, boxes):
+    for px, box in zip(raw, boxes):
+        x, y, w, h = inside_frame(box, px.shape[0]) if cfg.crop_face else (0, 0, 0, 0)
         crop = px[y:y + h, x:x + w] if cfg.crop_face else px
         if cfg.ellipse_mask:
             crop = ellipse_mask(crop, cfg.mask_value)
@@ -205,7 +228,8 @@ def build_audit_data(ds: Dataset, label_col: str, pp_cfg: Goel2022Preprocess, cf
     rows = kept["array_row"].to_numpy()
     raw = np.asarray(pp.extra["raw"])[rows]
     props = pp.extra["properties"][list(PROPERTY_NAMES)].iloc[rows]
-    boxes = np.array([box_in_raw(b, hw, cfg.raw_side) for b, hw in zip(kept["face_box"], kept["decoded_hw"])])
+    boxes = np.array([inside_frame(box_in_raw(b, hw, cfg.raw_side), cfg.raw_side)
+                      for b, hw in zip(kept["face_box"], kept["decoded_hw"])]).reshape(-1, 4)
     ident = kept["identity"].astype("object")
     groups = np.where(ident.isna(), "row:" + kept.index.astype(str), ident.astype(str))
     X = np.asarray(pp.arrays)[kept["array_row"].to_numpy()]

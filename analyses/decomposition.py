@@ -17,8 +17,8 @@ d. **controlled confounding** (:func:`~artifactual.analyses.decomposition_heldou
    P(label | source) = 0.5 ... 1.0, each model tested on a source-balanced, a same-association and a
    reversed-association test set of held-out identities. Inflation = same-association minus balanced AUROC.
 e. **capture swap** (:func:`~artifactual.analyses.decomposition_heldout.capture_swap`, DeGrave et al. 2021's reasoning): one trained headline
-   model; every held-out image is given class A's capture (class B's images get a new capture; class
-   A's are re-captured the same way, the control), then class B's. Flip rate: the share of
+   model; every held-out image is given class 0's capture (class 1's images get a new capture; class
+   0's are re-captured the same way, the control), then class 1's. Flip rate: the share of
    predictions that change; AUROC change, paired. This shows whether the model USES the capture.
 f. **harmonised headline** (:func:`harmonised_headline`): the headline model retrained and tested on
    images brought to the common capture floor (analyses.checks.ablations.common_floor).
@@ -38,6 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from artifactual.analyses.audit_data import AuditData, pipeline_from_raw
+from artifactual.analyses.checks import nothing_to_learn
 from artifactual.analyses.refit import auroc, null_sd_interval
 from artifactual.analyses.stats import identity_folds, permuted_labels, stream, units, weighted_auroc
 from artifactual.replication.models.pixel_logreg import PixelLogReg, PixelLogRegConfig
@@ -96,6 +97,16 @@ def within_source_auroc(y: np.ndarray, score: np.ndarray, source: np.ndarray, so
         return num / den
 
 
+def degenerate(why: str, who: str = "the headline model") -> dict[str, Any]:
+    """A part with no number: its inputs hold nothing to learn from (``why``), so any AUROC would be chance by
+    construction, with an interval of width 0 that no rule may read.
+
+    >>> degenerate("every image is identical after preprocessing")["reason"]
+    'degenerate: every image is identical after preprocessing, so the headline model has nothing to learn from'
+    """
+    return {"status": "degenerate", "reason": f"degenerate: {why}, so {who} has nothing to learn from"}
+
+
 def _interval(est: float, sd: float) -> list[float]:
     return [est - Z95 * sd, est + Z95 * sd]
 
@@ -111,7 +122,11 @@ def within_source(d: AuditData, folds: int, repeats: int, draws: int, minimum: i
                 "reason": f"no set of sources holding 2 or more identities of each class holds {minimum} of each in "
                           "all: inside a source the classes cannot be compared, so the label cannot be told apart "
                           "from the source"}
+    why = nothing_to_learn(d.X)
+    if why:
+        return degenerate(why)
     make_model = make_model or headline_factory(d.X, seed)
+
     def run(idx: np.ndarray, yy: np.ndarray, reps: int, key: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         """CV on the images ``idx`` (repeats allowed: a person drawn twice stays one person, in one fold)."""
         X, src = d.X[idx], d.source[idx]
@@ -195,6 +210,9 @@ def harmonised_headline(d: AuditData, folds: int, repeats: int, draws: int, seed
 
     floor = common_floor(d.properties, d.source, d.raw.shape[1])
     Xh = pipeline_from_raw(np.stack([apply_floor(x, floor) for x in d.raw]), d.boxes, d.preprocess)
+    why = nothing_to_learn(Xh)
+    if why:
+        return {**degenerate(f"at the common capture floor {why}"), "floor": floor.__dict__}
     res = headline_model("pixel_logreg", Xh, d.y, d.groups, seed, protocol="cv",
                          make_model=make_model or headline_factory(Xh, seed), repeats=repeats,
                          interval_draws=draws, folds=folds)

@@ -14,27 +14,37 @@ import numpy as np
 from PIL import Image
 
 from artifactual.analyses.audit_data import AuditData, pipeline_from_raw
-from artifactual.analyses.decomposition import LEVELS, headline_factory, mixed_sources
+from artifactual.analyses.checks import nothing_to_learn
+from artifactual.analyses.decomposition import LEVELS, degenerate, headline_factory, mixed_sources
 from artifactual.analyses.refit import auroc
 from artifactual.analyses.stats import bootstrap_weights, stream, units, weighted_auroc
 
 
 # -- d. controlled confounding ---------------------------------------------------------------------
 
+HIGH, LOW = "high", "low"  # the two sides of the mixed sources: higher and lower share of class-1 identities
+
+
 def _sides(y: np.ndarray, groups: np.ndarray, source: np.ndarray, sources: list[str]) -> dict[str, str]:
-    """Mixed sources split in two halves by their share of class-1 identities: side A (higher) and B."""
+    """Mixed sources split in two halves by their share of class-1 identities: side ``high`` and side ``low``.
+
+    (Not "A" and "B": those are often the user's own class names.)
+
+    >>> sorted(_sides(np.array([1, 1, 0, 0, 0, 1]), np.arange(6), np.array(list("ssswww")), ["s", "w"]).items())
+    [('s', 'high'), ('w', 'low')]
+    """
     rate = {s: units(y[source == s], groups[source == s]).label.mean() for s in sources}
     order = sorted(sources, key=lambda s: (rate[s], s))
     half = len(order) // 2
-    return {s: ("B" if i < half else "A") for i, s in enumerate(order)}
+    return {s: (LOW if i < half else HIGH) for i, s in enumerate(order)}
 
 
 def _draw(cells: dict[tuple[str, int], np.ndarray], n: int, p: float, rng: np.random.Generator) -> np.ndarray:
     """Identities for a set with ``n`` per class at P(label | side) = p: class 1 takes round(p n) from
-    side A, class 0 round(p n) from side B, the rest from the other side."""
+    side high, class 0 round(p n) from side low, the rest from the other side."""
     k = int(round(p * n))
-    parts = [rng.choice(cells[("A", 1)], k, replace=False), rng.choice(cells[("B", 1)], n - k, replace=False),
-             rng.choice(cells[("B", 0)], k, replace=False), rng.choice(cells[("A", 0)], n - k, replace=False)]
+    parts = [rng.choice(cells[(HIGH, 1)], k, replace=False), rng.choice(cells[(LOW, 1)], n - k, replace=False),
+             rng.choice(cells[(LOW, 0)], k, replace=False), rng.choice(cells[(HIGH, 0)], n - k, replace=False)]
     return np.concatenate(parts)
 
 
@@ -47,6 +57,9 @@ def controlled_confounding(d: AuditData, minimum: int, n_boot: int, seed: int,
     sources = mixed_sources(y, d.groups, d.source, 2)
     if len(sources) < 2:
         return {"status": "not_applicable", "reason": "needs two or more sources that each hold both classes"}
+    why = nothing_to_learn(d.X)
+    if why:
+        return degenerate(why)
     side_of = _sides(y, d.groups, d.source, sources)
     make_model = make_model or headline_factory(d.X, seed)
     u = units(y, d.groups)
@@ -55,19 +68,19 @@ def controlled_confounding(d: AuditData, minimum: int, n_boot: int, seed: int,
     id_side[u.codes] = side
     rng = stream(seed, "confounding")
     train_cells, test_cells = {}, {}
-    for sd in ("A", "B"):
+    for sd in (HIGH, LOW):
         for c in (0, 1):
             ids = rng.permutation(np.flatnonzero((id_side == sd) & (u.label == c)))
             cut = int(round(train_fraction * len(ids)))
             train_cells[(sd, c)], test_cells[(sd, c)] = ids[:cut], ids[cut:]
     tr = {k: len(v) for k, v in train_cells.items()}
     te = {k: len(v) for k, v in test_cells.items()}
-    n = int(min(tr[("A", 1)], tr[("B", 0)], 2 * tr[("B", 1)], 2 * tr[("A", 0)]))
+    n = int(min(tr[(HIGH, 1)], tr[(LOW, 0)], 2 * tr[(LOW, 1)], 2 * tr[(HIGH, 0)]))
     m = int(min(te.values()))
     if n < minimum or m < max(2, minimum // 2):
         return {"status": "too_small", "reason": f"{n} training identities per class and {m} test identities per "
                                                  f"(side, class) cell; needs {minimum} and {max(2, minimum // 2)}",
-                "sides": side_of}
+                "sides": side_of, "sides_are": _sides_are(d)}
     in_set = lambda ids: np.isin(u.codes, ids)  # noqa: E731
     pool = in_set(np.concatenate(list(test_cells.values())))
     balanced = in_set(_draw(test_cells, m, 0.5, rng))
@@ -89,11 +102,19 @@ def controlled_confounding(d: AuditData, minimum: int, n_boot: int, seed: int,
                             "ci": _pct(boots["same"] - boots["balanced"]), "n": int((same | balanced).sum())}
         rows.append(row)
     cls1 = u.label == 1
-    observed = float(((id_side == "A") & cls1).sum() / max(1, (np.isin(id_side, ["A", "B"]) & cls1).sum()))
-    return {"status": "ok", "sides": side_of, "levels": rows, "n_test_identities_per_cell": m,
+    observed = float(((id_side == HIGH) & cls1).sum() / max(1, (np.isin(id_side, [HIGH, LOW]) & cls1).sum()))
+    return {"status": "ok", "sides": side_of, "sides_are": _sides_are(d), "levels": rows, "n_test_identities_per_cell": m,
             "observed_association": observed,
             "method": "one identity split per (side, class) cell, 70% training; one model per association level; "
                       f"95% intervals: {n_boot} bootstraps of the held-out identities of that model"}
+
+
+def _sides_are(d: AuditData) -> str:
+    """What the ``sides`` of :func:`controlled_confounding` mean, naming the classes as the user does."""
+    names = d.label_values or {0: "0", 1: "1"}
+    return (f"the mixed sources split in two halves by their share of class {names[1]!r} (positive) identities: "
+            f"{HIGH!r} holds the higher share, {LOW!r} the lower; P(label | source) is the share of class "
+            f"{names[1]!r} on side {HIGH!r} and of class {names[0]!r} on side {LOW!r}")
 
 
 def _pct(b: np.ndarray) -> list[float]:
@@ -168,6 +189,9 @@ def capture_swap(d: AuditData, n_boot: int, seed: int, make_model: Callable[[], 
     train, test = next(GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed).split(d.X, y, d.groups))
     if len(np.unique(y[test])) < 2 or len(np.unique(y[train])) < 2:
         return {"status": "not_applicable", "reason": "the held-out identities hold one class only"}
+    why = nothing_to_learn(d.X[train])
+    if why:
+        return degenerate(why.replace("every image", "every training image"))
     make_model = make_model or headline_factory(d.X, seed)
     model = make_model().fit(d.X[train], y[train])
     before = model.predict_score(d.X[test])

@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
-
 
 from artifactual.analyses.formatting import fmt_interval as _ci
 from artifactual.analyses.formatting import fmt_num as _num
 from artifactual.analyses.formatting import fmt_p as _p
+
+
+#: What the estimate column says for a check without a number (its reading says why).
+_STATUS_WORDS = {"too_small": "too small", "not_applicable": "not applicable", "degenerate": "degenerate",
+                 "failed": "failed"}
+
+
+def _one_line(text: Any) -> str:
+    """``text`` on one line: every run of whitespace (newlines included) becomes one space.
+
+    >>> _one_line("failed: bad argument\\n>  - layout   incompatible\\n")
+    'failed: bad argument > - layout incompatible'
+    """
+    return re.sub(r"\s+", " ", str(text)).strip()
+
+
+def _cell(text: Any) -> str:
+    """``text`` as one Markdown table cell: on one line, and a ``|`` in it escaped so it cannot start a new cell.
+
+    >>> _cell("studio | north\\nwing")
+    'studio \\\\| north wing'
+    """
+    return _one_line(text).replace("|", "\\|")
+
+
+def _after_status(reason: Any, status: Any) -> str:
+    """A part's reason without a repeat of its status (``failed: failed: ...`` reads as a stutter).
+
+    >>> _after_status("failed: no memory", "failed"), _after_status("one class", "not_applicable")
+    ('no memory', 'one class')
+    """
+    text = str(reason)
+    return text[len(f"{status}:"):].lstrip() if status and text.startswith(f"{status}:") else text
 
 
 def summary_markdown(s: dict[str, Any]) -> str:
@@ -51,14 +84,14 @@ def summary_markdown(s: dict[str, Any]) -> str:
         "",
         f"## Verdict: `{s['verdict']}`",
         "",
-        *[f"- {r}" for r in s["verdict_reasons"]],
+        *[f"- {_one_line(r)}" for r in s["verdict_reasons"]],
         "",
         *_decomposition_lines(s.get("decomposition")),
         "## Design",
         "",
         "| source | class | n |",
         "|---|---|---:|",
-        *[f"| {r['source']} | {r['class']} | {r['n']:,} |" for r in s["design"]["sources"]],
+        *[f"| {_cell(r['source'])} | {_cell(r['class'])} | {r['n']:,} |" for r in s["design"]["sources"]],
         "",
         f"{s['design']['n']:,} images of {s['design']['identities']:,} identities after preprocessing "
         f"(outcomes: {s['preprocessing'].get('status_counts')})."
@@ -76,7 +109,8 @@ def summary_markdown(s: dict[str, Any]) -> str:
     for m in h["models"]:
         p = (_p(m["permutation_p"]) if m.get("permutation_p") is not None else
              f"{_p(m.get('screening_permutation_p'))} (screening)")
-        lines.append(f"| {m['name']} | {m['protocol']}{' (' + m['note'] + ')' if m.get('note') else ''} | {m['n']:,} | "
+        protocol = m["protocol"] + (f" ({m['note']})" if m.get("note") else "")
+        lines.append(f"| {_cell(m['name'])} | {_cell(protocol)} | {m['n']:,} | "
                      f"{_num(m['auroc'])} {_ci(*m['auroc_ci'])} | {_num(m['average_precision'])} "
                      f"{_ci(*m['average_precision_ci'])} | {p} | {m['trainable_params']:,} |")
     lines += ["", "Intervals: " + "; ".join(f"{m['name']}: {m['interval']}" for m in h["models"] if m.get("interval"))
@@ -102,10 +136,11 @@ def summary_markdown(s: dict[str, Any]) -> str:
         role = c.get("role", "")
         if role == "control" and c.get("expected"):
             role += f" (expected: {c['expected']}; {'held' if c.get('held') else 'did NOT hold'})"
-        est = ("too small" if c.get("status") == "too_small" else
-               f"{_num(c['estimate'])} {_ci(c['ci_low'], c['ci_high'])}")
-        lines.append(f"| {c['name']} | {role} | {c['metric']} | {est} | "
-                     f"{_p(c['p_value'])} | {_p(c['p_holm'])} | {c['n']:,} | {c['reading']} |")
+        status = c.get("status", "ok")
+        est = (f"{_num(c['estimate'])} {_ci(c['ci_low'], c['ci_high'])}" if status == "ok" else
+               _STATUS_WORDS.get(status, status))
+        lines.append(f"| {_cell(c['name'])} | {_cell(role)} | {_cell(c['metric'])} | {_cell(est)} | "
+                     f"{_p(c['p_value'])} | {_p(c['p_holm'])} | {c['n']:,} | {_cell(c['reading'])} |")
     prov = s["provenance"]
     lines += ["", f"Manifest hash `{prov['manifest_hash']}`, git commit `{prov['git_commit']}`, run folder "
                   f"`{s['run_dir']}`.", ""]
@@ -118,7 +153,7 @@ def _detection_lines(s: dict[str, Any]) -> list[str]:
         return []
     out = ["Haar face detection by source (images without a face are dropped, as in seed 000; unequal rates",
            "are a confound of their own):", "", "| source | n | faces | rate [95% CI] |", "|---|---:|---:|---|"]
-    out += [f"| {r['source']} | {r['n']:,} | {r['n_face']:,} | {_num(r['rate'])} {_ci(r['ci_low'], r['ci_high'])} |"
+    out += [f"| {_cell(r['source'])} | {r['n']:,} | {r['n_face']:,} | {_num(r['rate'])} {_ci(r['ci_low'], r['ci_high'])} |"
             for r in rates]
     return out + [""]
 
@@ -152,19 +187,21 @@ def _decomposition_lines(dec: dict[str, Any] | None) -> list[str]:
     table, parts = dec.get("table", {}), dec.get("parts", {})
     out = ["## How much of the headline is source?", "", "| quantity | estimate [95% CI] | n | what it is |",
            "|---|---|---:|---|"]
-    within_class = [(k, f"the source told apart inside class {k[len(_WITHIN_CLASS):]}") for k in table
+    within_class = [(k, f"the source told apart inside class {k[len(_WITHIN_CLASS):]!r}") for k in table
                     if k.startswith(_WITHIN_CLASS)]
     for key, what in (*_ROWS, *within_class):
         q = table.get(key)
         if q:
             extra = (f" (basis: {q['basis']})" if q.get("basis") else "") + (
-                f" (to {q['target_capture']}'s capture; control {_num(q['control']['estimate'])})"
+                f" (every image given class {str(q['target_capture'])!r}'s capture; control "
+                f"{_num(q['control']['estimate'])})"
                 if key == "counterfactual_flip_rate" else "")
             n = q.get("n")
-            out.append(f"| {key} | {_num(q['estimate'])} {_ci(*q['ci'])} | {'—' if n is None else f'{n:,}'} | "
-                       f"{what}{extra} |")
+            out.append(f"| {_cell(key)} | {_num(q['estimate'])} {_ci(*q['ci'])} | {'—' if n is None else f'{n:,}'} | "
+                       f"{_cell(what + extra)} |")
     out.append("")
-    missing = [f"- {name}: {p.get('status')}: {p.get('reason')}" for name, p in parts.items() if p.get("status") != "ok"]
+    missing = [_one_line(f"- {name}: {p.get('status')}: {_after_status(p.get('reason'), p.get('status'))}")
+               for name, p in parts.items() if p.get("status") != "ok"]
     if missing:
         out += ["Parts not computed:", "", *missing, ""]
     cc = parts.get("controlled_confounding", {})

@@ -8,6 +8,10 @@ whose quantities carry 95% intervals. Every test moves labels between whole iden
 Holm p < 0.05. ``W`` is the headline model's AUROC inside sources, ``gap`` = headline minus ``W``.
 
 0. ``too_small``: ``label_learnable`` has fewer identities per class than the minimum.
+   ``inconclusive`` with "degenerate evidence": ``label_learnable`` (or the within-source part) is
+   degenerate: every preprocessed image is the same, so every probe and model scores chance by
+   construction, with intervals of width 0. Such numbers are no evidence either way; no rule reads them.
+   (A degenerate row never counts anywhere: :meth:`CheckResult.counts_for_verdict` wants status ok.)
 1. One declared source: E from ``capture_properties`` -> ``hidden_capture_difference`` (the one
    "source" may be several: its capture predicts the label); otherwise ``no_confound_detected``.
 2. The label is not learnable from the images (``label_learnable`` Holm p >= 0.05, and the
@@ -63,6 +67,24 @@ def _row(c: CheckResult) -> str:
     return f"{c.name} AUROC {fmt_estimate(c.estimate, c.ci_low, c.ci_high)}, Holm p {fmt_p(_p(c))}"
 
 
+def _degenerate(lrn: CheckResult | None, parts: dict[str, Any]) -> str | None:
+    """Why the whole data set holds nothing to learn from: ``label_learnable`` (the probe on every preprocessed
+    image) or the within-source part (the headline model on them) said so. None otherwise.
+
+    >>> _degenerate(CheckResult.degenerate("label_learnable", "auroc", "every image is identical after "
+    ...                                    "preprocessing", 80, role="confirmatory"), {})
+    'every image is identical after preprocessing, so there is nothing to learn from'
+    >>> _degenerate(None, {"within_source": {"status": "ok"}}) is None
+    True
+    """
+    if lrn is not None and lrn.status == "degenerate":
+        return lrn.reading.removeprefix("degenerate: ")
+    ws = parts.get("within_source") or {}
+    if ws.get("status") == "degenerate":
+        return str(ws.get("reason", "")).removeprefix("degenerate: ")
+    return None
+
+
 def decide(checks: list[CheckResult], n_sources: int, decomposition: dict[str, Any] | None = None
            ) -> tuple[str, list[str]]:
     """Apply the rules to Holm-adjusted checks and the decomposition's ``table`` (see the module docstring).
@@ -91,6 +113,12 @@ def decide(checks: list[CheckResult], n_sources: int, decomposition: dict[str, A
     lrn = by.get(LEARNABLE)
     if lrn is not None and lrn.status == "too_small":
         return "too_small", [f"too few identities per class to learn the label: {lrn.reading}"]
+    flat = _degenerate(lrn, (decomposition or {}).get("parts", {}))
+    if flat:
+        return "inconclusive", [
+            f"degenerate evidence: {flat}. Every check that reads the images would score chance by construction, "
+            "so none of them is evidence for or against the source; check the manifest's paths and the "
+            "preprocessing settings (a face crop or mask that leaves every image the same)"]
     evidence = [_row(by[n]) for n in SOURCE_SPECIFIC if sig(n)]
     e_text = "source-specific evidence predicts the label (" + "; ".join(evidence) + ")"
     no_e = ("no source-specific evidence: " + ", ".join(

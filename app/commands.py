@@ -329,12 +329,11 @@ def _print_audit(s: dict, out: Path) -> None:
     print(f"verdict: {s['verdict']}")
     for r in s["verdict_reasons"]:
         print(f"  - {r}")
-    failed = [c for c in s.get("checks", []) if str(c.get("reading", "")).removeprefix("not applicable: ")
-              .startswith("failed:")]
+    failed = [c for c in s.get("checks", []) if c.get("status") == "failed"]
     failed += [{"name": f"decomposition {name}", "reading": part.get("reason", "")}
                for name, part in (s.get("decomposition") or {}).get("parts", {}).items()
                if isinstance(part, dict) and part.get("status") == "failed"]
     for c in failed:
-        first = " ".join(str(c["reading"]).removeprefix("not applicable: ").split())[:300]
+        first = " ".join(str(c["reading"]).split())[:300]
         print(f"warning: check {c['name']} failed and is left out of the verdict: {first}", file=sys.stderr)
 

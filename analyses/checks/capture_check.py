@@ -88,8 +88,9 @@ def capture_properties(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     table = capture_table(d)
     varying = [c for c in table.columns if _varies(table[c].to_numpy(float))]
     if not varying:
-        return [CheckResult.not_applicable("capture_properties", "auroc", "every capture property is constant "
-                                           "across the images", d.n, role="confirmatory")]
+        return [CheckResult.degenerate("capture_properties", "auroc (capture properties, ridge probe)",
+                                       "every capture property is constant across the images", d.n,
+                                       role="confirmatory")]
     r = probe(table[varying].to_numpy(float), d.y, d.groups, cfg, test=True)
     return [CheckResult.from_probe(
         "capture_properties", "auroc (capture properties, ridge probe)", r,

@@ -17,7 +17,8 @@ import pandas as pd
 from PIL import Image
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData, pipeline_from_raw
-from artifactual.analyses.checks import CHECKS, CheckResult, fmt, fmt_p, probe
+from artifactual.analyses.checks import CHECKS, CheckResult, DegenerateProbe, constant_scores, fmt, fmt_p, probe
+from artifactual.analyses.formatting import fmt_num
 from artifactual.analyses.stats import stream
 from artifactual.replication.capture import face_ellipse_mask
 
@@ -136,24 +137,37 @@ def dose_response(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     raw = d.raw[idx]
     rows = []
     for artifact, levels in STRENGTHS.items():
-        curve, top = [], None
+        curve, flat, top = [], [], None
         for s in levels:
             # padding moves the face, so each edited image comes back with its own face box
             pairs = [inject(x, artifact, s, b) if t else (x, b) for x, b, t in zip(raw, d.boxes[idx], yy)]
             edited = np.stack([px for px, _ in pairs])
             X = pipeline_from_raw(edited, np.array([b for _, b in pairs]), d.preprocess)
             top = probe(X, yy, groups, cfg, test=(s == levels[-1]))
+            why = top.why if isinstance(top, DegenerateProbe) else constant_scores(top)
+            if why:  # no number at this strength: the curve holds measured points only
+                flat.append({"strength": s, "degenerate": why})
+                continue
             curve.append({"strength": s, "estimate": top.estimate, "ci_low": top.ci_low, "ci_high": top.ci_high,
                           "n": top.n, "p_value": top.p_value})
         should = expected_to_show(artifact, d)
+        if flat and flat[-1]["strength"] == levels[-1]:  # even the strongest dose left nothing to tell apart
+            row = CheckResult.degenerate(f"dose_response_{artifact}", "auroc at strongest dose",
+                                         f"with {artifact} at {levels[-1]} injected into half of {src}, "
+                                         f"{flat[-1]['degenerate']}", top.n, role="control")
+            row.details = {"source": src, "degenerate_strengths": flat, "measured": curve}
+            rows.append(row)
+            continue
         detected = top.p_value < 0.05
         row = CheckResult.from_probe(
             f"dose_response_{artifact}", "auroc at strongest dose", top,
-            f"{artifact} injected into half of {src}: AUROC {curve[0]['estimate']:.3f} at strength {levels[0]}, "
+            f"{artifact} injected into half of {src}: AUROC {fmt_num(curve[0]['estimate'])} at strength "
+            f"{curve[0]['strength']}, "
             f"{fmt(top)} at {levels[-1]} (p {fmt_p(top.p_value)}): "
             + ("detected" if detected else "not detected") + (", as expected" if detected == should else
                                                                ", NOT as expected"),
-            role="control", min_identities=cfg.min_identities, source=src, curve=curve)
+            role="control", min_identities=cfg.min_identities, source=src, curve=curve,
+            **({"degenerate_strengths": flat} if flat else {}))
         row.expected = ("detected at the strongest dose (refit permutation p < 0.05)" if should else
                         "not detected (the pipeline removes these pixels)")
         row.held = bool(detected == should)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData
-from artifactual.analyses.checks import CHECKS, CheckResult, fmt, fmt_p, probe
+from artifactual.analyses.checks import CHECKS, CheckResult, fmt, fmt_p, nothing_to_learn, probe
 from artifactual.analyses.refit import _Probe, probe_features
 from artifactual.analyses.stats import permuted_labels, stream, units
 
@@ -21,6 +21,9 @@ def identity_leakage(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     if len(np.unique(d.groups)) == d.n:
         return [CheckResult.not_applicable("identity_leakage", "auroc difference",
                                            "no identity has more than one image", d.n)]
+    why = nothing_to_learn(d.X)
+    if why:
+        return [CheckResult.degenerate("identity_leakage", "auroc(random split) - auroc(identity split)", why, d.n)]
     pcfg = cfg.probe()
     Z = probe_features(d.X, pcfg, len(np.unique(d.groups)))
     person, image = _Probe(Z, units(d.y, d.groups), pcfg), _Probe(Z, units(d.y, np.arange(d.n)), pcfg)

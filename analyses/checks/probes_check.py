@@ -103,7 +103,7 @@ def image_properties_check(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
                                          cfg.interval_draws)
         a0, a1 = v[ok & (d.y == 0)], v[ok & (d.y == 1)]
         per.append({"property": col, "auroc": est, "ci_low": lo, "ci_high": hi,
-                    "direction": f"{up} in class {d.label_values[1]}",
+                    "direction": f"{up} in class {d.label_values[1]!r}",
                     "ks_distance": float(ks_2samp(a0, a1).statistic), "n": int(ok.sum()),
                     "quantiles_class0": np.percentile(a0, [5, 25, 50, 75, 95]).tolist(),
                     "quantiles_class1": np.percentile(a1, [5, 25, 50, 75, 95]).tolist()})

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from artifactual.analyses.audit_data import AuditConfig, AuditData
-from artifactual.analyses.checks import CHECKS, CheckResult, fmt, fmt_p, probe
+from artifactual.analyses.checks import (CHECKS, CheckResult, DegenerateProbe, constant_scores, fmt, fmt_p,
+                                         nothing_to_learn, probe)
 from artifactual.analyses.refit import auroc, permutation_sd_interval, probe_auroc, probe_features
 from artifactual.analyses.stats import bootstrap_metric, cramers_v, identity_folds, stream, units
 
@@ -21,9 +22,15 @@ def _pairwise_source_auroc(d: AuditData, mask: np.ndarray, cfg: AuditConfig, nam
     for s1, s2 in itertools.combinations(sources, 2):
         m = mask & np.isin(d.source, [s1, s2])
         r = probe(d.X[m], (d.source[m] == s2).astype(int), d.groups[m], cfg)
+        why = None if r.too_small else r.why if isinstance(r, DegenerateProbe) else constant_scores(r)
         rows.append({"pair": f"{s1} vs {s2}", "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                     "n": r.n, "too_small": r.too_small})
-    ok = [r for r in rows if not r["too_small"]]
+                     "n": r.n, "too_small": r.too_small, **({"degenerate": why} if why else {})})
+    ok = [r for r in rows if not r["too_small"] and not r.get("degenerate")]
+    flat = [r for r in rows if r.get("degenerate")]
+    if not ok and flat:
+        return CheckResult.degenerate(name, "auroc (mean over source pairs)",
+                                      f"{flat[0]['degenerate']} (in every source pair that holds enough identities)",
+                                      int(mask.sum()))
     if not ok:
         return CheckResult.not_applicable(name, "auroc (mean over source pairs)",
                                           f"every pair of sources has fewer than {cfg.min_identities} identities "
@@ -47,7 +54,8 @@ def source_predictability(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
         m = d.y == c
         name = f"source_predictability_within_class_{d.label_values[c]}"
         if len(set(d.source[m])) < 2:
-            out.append(CheckResult.not_applicable(name, "auroc", f"class {d.label_values[c]} has one source", int(m.sum())))
+            out.append(CheckResult.not_applicable(name, "auroc", f"class {d.label_values[c]!r} has one source",
+                                                  int(m.sum())))
         else:
             out.append(_pairwise_source_auroc(d, m, cfg, name))
     return out
@@ -117,16 +125,21 @@ def leave_one_source_out(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
     if len(pure[0]) < 2 or len(pure[1]) < 2:
         return [CheckResult.not_applicable("leave_one_source_out", "auroc",
                                            "needs at least two single-class sources in each class", d.n)]
+    why = nothing_to_learn(d.X)
+    if why:
+        return [CheckResult.degenerate("leave_one_source_out", "auroc (mean transfer over source pairs)", why, d.n)]
     pcfg = cfg.probe()
     Z = probe_features(d.X, pcfg, len(np.unique(d.groups)))
     rng = stream(cfg.seed, "folds", 99)
-    pairs = []
+    pairs, degenerate = [], []  # degenerate pairs are kept apart: every entry of pairs has a number or too_small
     for sa, sb in itertools.product(pure[1], pure[0]):
         inside = np.isin(d.source, [sa, sb])
         test = np.isin(d.source, [s for s in pure[1] + pure[0] if s not in (sa, sb)])
         u = units(d.y[inside], d.groups[inside])
-        row = {"train": f"{d.label_values[1]}:{sa} + {d.label_values[0]}:{sb}",
-               "test": "+".join(s for s in pure[1] if s != sa) + " vs " + "+".join(s for s in pure[0] if s != sb),
+        # named in words: "B:studio" would read as a side or a class when the user's labels are A and B
+        row = {"train": _classes_and_sources(d.label_values, [sa], [sb]),
+               "test": _classes_and_sources(d.label_values, [s for s in pure[1] if s != sa],
+                                            [s for s in pure[0] if s != sb]),
                "identities_per_class": {str(k): v for k, v in u.per_class().items()}}
         if min(u.per_class().values()) < cfg.min_identities:
             pairs.append({**row, "too_small": True})
@@ -139,11 +152,19 @@ def leave_one_source_out(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
         train_idx = np.flatnonzero(inside)[fold != 0]
         beta, mean, ybar = _ridge_fit(Z[train_idx], d.y[train_idx], pcfg.ridge)
         score = (Z[test] - mean) @ beta + ybar
+        flat = constant_scores(r_in) or ("the probe's transfer scores are constant" if np.ptp(score) == 0 else None)
+        if flat:  # AUROC 0.5 with an interval of width 0 from tied scores is no measurement
+            degenerate.append({**row, "degenerate": flat})
+            continue
         tr = bootstrap_metric(d.y[test], score, n_boot=cfg.n_boot, seed=cfg.seed, groups=d.groups[test])
         pairs.append({**row, "too_small": False, "n_train": int(len(train_idx)), "n_test": int(test.sum()),
                       "transfer": tr.as_dict(), "in_source": {"estimate": in_est, "ci_low": in_lo, "ci_high": in_hi},
                       "gap": in_est - tr.estimate})
     ok = [p for p in pairs if not p["too_small"]]
+    if not ok and degenerate:
+        return [CheckResult.degenerate("leave_one_source_out", "auroc (mean transfer over source pairs)",
+                                       f"{degenerate[0]['degenerate']} in every source pair that holds enough "
+                                       "identities", d.n)]
     if not ok:
         return [CheckResult.not_applicable("leave_one_source_out", "auroc",
                                            f"no source pair has {cfg.min_identities} identities in each source", d.n)]
@@ -157,9 +178,23 @@ def leave_one_source_out(d: AuditData, cfg: AuditConfig) -> list[CheckResult]:
                   "it transfers across sources"))
     return [CheckResult("leave_one_source_out", "auroc (mean transfer over source pairs)", mean_tr, lo, hi,
                         int(sum(p["n_test"] for p in ok) / len(ok)), reading,
-                        details={"pairs": pairs, "mean_in_source": mean_in, "mean_gap": mean_in - mean_tr,
+                        details={"pairs": pairs, "degenerate_pairs": degenerate, "mean_in_source": mean_in,
+                                 "mean_gap": mean_in - mean_tr,
                                  "interval_is": "mean of the pairs' interval ends (each an identity bootstrap of "
                                                 "one fitted probe on other sources)"})]
+
+
+def _classes_and_sources(names: dict[int, str], positive: list[str], negative: list[str]) -> str:
+    """Which sources stand for which class, in words that cannot be mistaken for the user's own labels.
+
+    >>> _classes_and_sources({0: "A", 1: "B"}, ["studio"], ["web", "phone"])
+    "class 'B' (positive): source studio; class 'A': sources web + phone"
+    """
+    def part(c: int, srcs: list[str]) -> str:
+        return (f"class {names[c]!r}" + (" (positive)" if c == 1 else "") + ": "
+                + ("source " if len(srcs) == 1 else "sources ") + " + ".join(srcs))
+
+    return f"{part(1, positive)}; {part(0, negative)}"
 
 
 def _ridge_fit(Z: np.ndarray, y: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -189,6 +224,10 @@ def within_source_random_labels(d: AuditData, cfg: AuditConfig) -> list[CheckRes
     if r.too_small:
         return [CheckResult.too_small("within_source_random_labels", "auroc", r.identities, cfg.min_identities,
                                       r.n, role="control")]
+    why = r.why if isinstance(r, DegenerateProbe) else constant_scores(r)
+    if why:  # a control on images with nothing in them holds trivially: it shows nothing about the pipeline
+        return [CheckResult.degenerate("within_source_random_labels", "auroc", f"{why} (inside {src})", r.n,
+                                       role="control")]
     held = bool(r.p_value >= 0.05 and r.ci_low <= 0.5 <= r.ci_high)
     reading = (f"random labels inside {src} give AUROC {fmt(r)}, p {fmt_p(r.p_value)}: "
                + ("the pipeline finds no signal where there is none" if held else

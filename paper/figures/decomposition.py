@@ -68,9 +68,10 @@ def _short(name: Any, n: int = 12) -> str:
 
 
 def _cls(s: dict[str, Any], value: Any) -> str:
-    """A class's short name: its label value looked up in ``s["classes"]`` when it is a key there."""
+    """A class's short name. ``value`` is a class name already (the capture swap's ``target_capture``) or a
+    class index "0"/"1"; a name is never looked up as an index, since labels can themselves be "0" and "1"."""
     names = s.get("classes") or {}
-    return _short(names.get(str(value), value))
+    return _short(value if str(value) in map(str, names.values()) else names.get(str(value), value))
 
 
 def _pct(q: dict[str, Any]) -> str:

@@ -224,9 +224,35 @@ def test_leave_one_source_out_uses_single_class_sources_and_reports_every_pair()
     cfg = AuditConfig(raw_side=SIDE, n_boot=100, repeats=2, interval_draws=20, folds=3, min_identities=5)
     row = CHECKS.get("leave_one_source_out")(make(raw, y, source), cfg)[0]
     pairs = row.details["pairs"]
-    assert {p["train"] for p in pairs} == {"A:a1 + B:b1", "A:a1 + B:b2", "A:a2 + B:b1", "A:a2 + B:b2"}
+    assert {p["train"] for p in pairs} == {f"class 'A' (positive): source {a}; class 'B': source {b}"
+                                           for a in ("a1", "a2") for b in ("b1", "b2")}
     assert all("mixed" not in p["train"] + p["test"] for p in pairs)  # a mixed source stands for no class
     done = [p for p in pairs if not p["too_small"]]
     assert len(done) == 4 and row.estimate == pytest.approx(np.mean([p["transfer"]["estimate"] for p in done]))
     assert row.details["mean_in_source"] == pytest.approx(np.mean([p["in_source"]["estimate"] for p in done]))
     assert row.role == "descriptive" and row.p_value is None
+
+
+def test_a_degenerate_data_set_is_no_evidence_either_way():
+    """Issue 15, defect 9: when the probe on every preprocessed image is degenerate, no rule picks a confound or
+    its absence from chance-by-construction numbers; a degenerate row is never cited, even with a p-value."""
+    from artifactual.analyses.checks import CheckResult as C
+    from artifactual.analyses.verdict import decide
+
+    assoc = C("label_source_association", "v", 1.0, 1.0, 1.0, 80, "", 0.001, 0.004, role="confirmatory")
+    capture = C("capture_properties", "auroc", 0.9, 0.75, 1.0, 80, "", 0.001, 0.004, role="confirmatory")
+    flat = C.degenerate("label_learnable", "auroc", "every image is identical after preprocessing", 80,
+                        role="confirmatory")
+    verdict, reasons = decide([assoc, flat, capture], 2)
+    assert verdict == "inconclusive" and reasons[0].startswith("degenerate evidence: every image is identical")
+    # a degenerate row that somehow carries numbers and a p-value still counts for nothing
+    odd = C("face_removed_dilated", "auroc", 0.5, 0.5, 0.5, 80, "degenerate: ...", 0.001, 0.001, role="confirmatory",
+            status="degenerate")
+    learnable = C("label_learnable", "auroc", 0.99, 0.95, 1.0, 80, "", 0.001, 0.004, role="confirmatory")
+    verdict, reasons = decide([assoc, learnable, odd], 2)
+    assert verdict == "inconclusive" and not any("face_removed_dilated AUROC" in r for r in reasons)
+    assert "face_removed_dilated degenerate" in " ".join(reasons)
+    # the within-source part alone can say it too
+    ws = {"parts": {"within_source": {"status": "degenerate", "reason": "degenerate: every image is identical "
+                                      "after preprocessing, so the headline model has nothing to learn from"}}}
+    assert decide([assoc, learnable, capture], 2, ws)[0] == "inconclusive"
