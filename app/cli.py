@@ -33,7 +33,8 @@ class _Signals:
     """SIGINT and SIGTERM raise :class:`Interrupted` and are remembered, so one that Python swallows (raised
     inside a garbage-collector callback, where exceptions are dropped) still ends the command as interrupted."""
 
-    def __init__(self) -> None:
+    def __init__(self, restore: bool = True) -> None:
+        self.restore = restore  # False for the process's own entry point: after the command, signals are ignored
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
         self._hook = sys.unraisablehook
@@ -47,7 +48,9 @@ class _Signals:
 
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
+            # the command has ended and its results are written: a signal while the interpreter shuts down (loky
+            # stopping its workers) must not turn a finished run into a traceback
+            signal.signal(signum, handler if self.restore else signal.SIG_IGN)
         sys.unraisablehook = self._hook
 
     def _handle(self, signum: int, frame: object) -> None:
@@ -82,8 +85,8 @@ def _user_error(exc: BaseException) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    with _Signals() as signals:
+    entry_point, argv = argv is None, list(sys.argv[1:] if argv is None else argv)
+    with _Signals(restore=not entry_point) as signals:
         try:
             from artifactual.app.commands import run
 
