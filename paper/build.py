@@ -48,7 +48,7 @@ from artifactual.replication.runs import atomic_write_json, git_commit
 
 #: Result folders the paper has a section for, in reading order (``results/<name>/summary.json``):
 #: the replications, then ``calibration`` (``make calibrate``: the audit's own error rates, an appendix).
-SECTIONS: tuple[str, ...] = ("goel2022", "goel2022-fpt", "knabenhans2024", "calibration")
+SECTIONS: tuple[str, ...] = ("goel2022", "goel2022-fpt", "knabenhans2024", "shanmugapriyan", "calibration")
 
 PAPER_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PAPER_DIR.parent

@@ -3,7 +3,7 @@
 
 >>> from artifactual.replication.study import STUDIES
 >>> STUDIES.names()
-['goel2022', 'goel2022-fpt', 'knabenhans2024']
+['goel2022', 'goel2022-fpt', 'knabenhans2024', 'shanmugapriyan']
 """
 
-from artifactual.analyses.studies import goel2022, goel2022_fpt, knabenhans2024  # noqa: F401
+from artifactual.analyses.studies import goel2022, goel2022_fpt, knabenhans2024, shanmugapriyan  # noqa: F401

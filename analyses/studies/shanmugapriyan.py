@@ -6,8 +6,8 @@ a criminal, and nothing here searches a user's photograph against any list. Unit
 ``pipeline:lbp_binarised``); templates are cached (:mod:`artifactual.replication.cache`), so a rerun after an
 interruption recomputes only the unfinished pipeline's numbers. The analysis is :mod:`artifactual.analyses.shanmugapriyan`.
 
-Not yet registered as a study (its figures and paper section come next): run it with
-``python -m artifactual.analyses.studies.shanmugapriyan DATA_ROOT OUT [KEY=VALUE ...]``.
+``artifactual replicate shanmugapriyan --data-root DIR [--set KEY=VALUE ...]`` runs it (real data only; it has no
+embedded version and says so).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from artifactual.replication.data import DATA_ENV, load_dataset
 from artifactual.replication.data.dataset import DatasetError
 from artifactual.replication.designs.shanmugapriyan import WATCHLIST_NOTE, build_watchlist
 from artifactual.replication.runs import RunDir, atomic_write_json, atomic_write_text
-from artifactual.replication.study import RunContext
+from artifactual.replication.study import RunContext, Study, register
 
 NEEDS = ("shanmugapriyan needs the real data: --data-root DIR (or $ARTIFACTUAL_DATA) holding lfw/ (LFW with its "
          "identities; metadata/male_names.txt and female_names.txt for the gender differentials). It has no "
@@ -62,6 +62,7 @@ def run(cfg: ShanmugapriyanConfig, out: Path, ctx: RunContext) -> dict[str, Any]
         "pipelines": {n: done[f"pipeline:{n}"]["result"] for n in cfg.pipelines},
         "seconds": {u: r.get("seconds") for u, r in done.items()}, "run_dir": str(rd.path),
     })
+    summary["readings"] = readings(summary)
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "summary.md", summary_markdown(summary))
     return summary
@@ -110,6 +111,46 @@ def summary_markdown(s: dict[str, Any]) -> str:
                 lines.append(f"| {d['degradation']} | {_ci(d['fnir'])} | {d['searches_without_face']} |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def readings(s: dict[str, Any]) -> list[str]:
+    """Sentences generated from the numbers (the paper's readings).
+
+    >>> readings({"seed_claim": SEED_CLAIM, "pipelines": {}})
+    []
+    """
+    out = []
+    for name, p in s["pipelines"].items():
+        gals = p.get("galleries") or []
+        small = next((g for g in gals if g["size"] == s["seed_claim"]["gallery_size"]), None)
+        if small:
+            r1 = small["cmc"]["points"][0]["rate"]
+            out.append(f"{name}: rank-1 at {small['size']} people is {_ci(r1)}, beside the seed's cited "
+                       f"{s['seed_claim']['rank1_at_50']:.0%} (no interval, no n).")
+        if gals:
+            big = gals[-1]
+            f01 = next((x for x in big["fnir_at_fpir"] if x["fpir_target"] == 0.01 and x.get("estimable")), None)
+            if f01:
+                out.append(f"{name}: at {big['size']:,} people, with 1 false alert per 100 strangers, it misses "
+                           f"{_ci(f01['fnir'])} of the enrolled people searched.")
+        alerts = p.get("alerts")
+        if isinstance(alerts, list):
+            a = next((a for a in alerts if a["base_rate"] == 1e-4), None)
+            if a and a["false_alerts_per_true_hit"]["estimate"] is not None:
+                out.append(f"{name}: if 1 passer-by in 10,000 were on the watch-list, {_ci(a['ppv'])} of alerts "
+                           f"would point at the right person: {a['false_alerts_per_true_hit']['estimate']:,.0f} false "
+                           "alerts for every true one.")
+        worst = max(p.get("degradations") or [], key=lambda d: d["fnir"]["estimate"] or 0, default=None)
+        if worst:
+            out.append(f"{name}: the worst degradation ({worst['degradation']}) raises FNIR at the fixed threshold to "
+                       f"{_ci(worst['fnir'])} from {_ci(p['field']['clean_one_probe']['fnir'])} on clean probes.")
+    return out
+
+
+STUDY = register(Study(
+    name="shanmugapriyan", title="seed 001: a watch-list identification system on a constructed watch-list of "
+                                 "public faces",
+    presets={"real": ShanmugapriyanConfig}, run=run, needs=NEEDS))
 
 
 if __name__ == "__main__":  # until the study is registered (figures and paper section to come)

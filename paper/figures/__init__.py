@@ -26,11 +26,11 @@ Examples
 >>> (folder / "figures" / "seed_vs_ours.png").read_bytes()[:4]
 b'\\x89PNG'
 >>> list(KINDS)
-['audit', 'goel2022', 'goel2022-fpt', 'knabenhans2024', 'calibration']
+['audit', 'goel2022', 'goel2022-fpt', 'knabenhans2024', 'shanmugapriyan', 'calibration']
 >>> draw("goel2023", folder)
 Traceback (most recent call last):
 ...
-KeyError: "no figures for result kind 'goel2023'; the kinds are: audit, goel2022, goel2022-fpt, knabenhans2024, calibration"
+KeyError: "no figures for result kind 'goel2023'; the kinds are: audit, goel2022, goel2022-fpt, knabenhans2024, shanmugapriyan, calibration"
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from artifactual.paper.figures import audit, calibration, decomposition, goel2022_fpt, knabenhans2024
+from artifactual.paper.figures import audit, calibration, decomposition, goel2022_fpt, knabenhans2024, shanmugapriyan
 from artifactual.paper.figures.common import Draw, FigureSet, plt
 
 __all__ = ["KINDS", "FigureError", "ResultKind", "draw", "read_summary"]
@@ -93,6 +93,8 @@ KINDS: dict[str, ResultKind] = {
     "knabenhans2024": ResultKind("results/knabenhans2024: seed 002's gender classifiers, and the audit on "
                                  "gender across sources in its audit/ folder", (knabenhans2024.FIGURES,),
                                  nested=(("audit", "audit"),)),
+    "shanmugapriyan": ResultKind("results/shanmugapriyan: seed 001's watch-list on a constructed watch-list of "
+                                 "public faces", (shanmugapriyan.FIGURES,)),
     "calibration": ResultKind("results/calibration: the audit's own error rates (`make calibrate`)",
                               (calibration.FIGURES,)),
 }
