@@ -19,6 +19,7 @@ import artifactual.analyses.studies  # noqa: F401  (registers every study)
 from artifactual.replication.config import override, parse_assignments
 from artifactual.replication.data import DATA_ENV, DATASETS, load_dataset
 from artifactual.replication.data.dataset import DatasetError
+from artifactual.replication.faceid.gallery import GalleryError
 from artifactual.replication.data.summary import format_summary, summarize
 from artifactual.replication.preprocess import Goel2022Preprocess, detection_rates, preprocess_dataset
 from artifactual.replication.models import MODELS
@@ -106,6 +107,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine(rep)
     _add_common(rep)
 
+    gal = sub.add_parser("gallery", help="seed 001's watch-list database, built only from a dataset's own public faces")
+    gsub = gal.add_subparsers(dest="gallery_command", required=True)
+    for name, helptext in (("enrol", "enrol the first photograph of each person of a dataset into a new SQLite gallery"),
+                           ("search", "search a dataset person's other photographs against a gallery of that dataset")):
+        g = gsub.add_parser(name, help=helptext)
+        g.add_argument("--db", required=True, help="the gallery file (SQLite)")
+        g.add_argument("--dataset", required=True, choices=["lfw", "orl"], help="the dataset the gallery is built from")
+        g.add_argument("--data-root", default=None, help=DATA_HELP)
+        _add_common(g)
+    gsub.choices["enrol"].add_argument("--pipeline", default="dlib", choices=["dlib", "lbp", "lbp_binarised"])
+    gsub.choices["enrol"].add_argument("--people", type=int, default=0,
+                                       help="enrol the first N people of the dataset (0 = all)")
+    gsub.choices["search"].add_argument("--person", required=True,
+                                        help="a person of the dataset (e.g. an LFW name); never a user's photograph")
+    gsub.choices["search"].add_argument("--k", type=int, default=5, help="candidates to list (default 5)")
+
     r = sub.add_parser("run", help="the main job on the embedded default (offline)")
     r.add_argument("--out", default="results", help="results folder (default: results)")
     r.add_argument("--set", action="append", metavar="[STUDY.]KEY=VALUE",
@@ -117,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace):
-    return load_dataset(args.dataset, data_root=args.data_root, manifest=args.manifest)
+    return load_dataset(args.dataset, data_root=args.data_root, manifest=getattr(args, "manifest", None))
 
 
 def run(argv: list[str]) -> int:
@@ -130,7 +147,7 @@ def run(argv: list[str]) -> int:
 
 
 #: errors a user can cause and mend (a file, a column, a setting); anything else is a bug and keeps its traceback
-USER_ERRORS = (DatasetError, KeyError, ValueError, TypeError, FileNotFoundError, RuntimeError)
+USER_ERRORS = (DatasetError, KeyError, ValueError, TypeError, FileNotFoundError, RuntimeError, GalleryError)
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -197,6 +214,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "run":
         return _run(args)
+    if args.command == "gallery":
+        return _gallery(args)
     raise AssertionError(f"unhandled command {args.command}")  # argparse guarantees a known command
 
 
@@ -291,6 +310,58 @@ def _audit_on_engine(args: argparse.Namespace) -> int:
     _write_skipped(skipped, out)
     _report("audit", run_audit(run, out), out)
     return 0
+
+
+def _gallery(args: argparse.Namespace) -> int:
+    """``gallery enrol`` / ``gallery search``: the watch-list database on a dataset's own public faces only."""
+    from artifactual.analyses.shanmugapriyan import pipelines
+    from artifactual.replication.designs.shanmugapriyan import WATCHLIST_NOTE
+    from artifactual.replication.faceid.gallery import Gallery
+
+    ds = _load(args).usable()
+    table = ds.table[ds.table["identity"].notna()].sort_values(["identity", "path"], kind="stable")
+    db = Path(args.db)
+    if args.gallery_command == "enrol":
+        if db.exists():  # checked before any template is made
+            raise ValueError(f"--db {db} exists; a gallery is never overwritten: choose a new file")
+        check_writable(db.parent, "--db's folder")
+        first = table.groupby("identity", sort=False).head(1)
+        if args.people:
+            first = first.head(args.people)
+        if first.empty:
+            raise ValueError(f"dataset {args.dataset} has no person to enrol")
+        pipe = pipelines()[args.pipeline]
+        t = pipe.embed([str(ds.root / p) for p in first["path"]], pipe.config)
+        names = first["identity"].astype(str).to_numpy()[t.found]
+        with Gallery.create(db, pipe.kind, t.vectors.shape[1]) as g:
+            g.enrol_many((n, v[None], {"enrolled_from": args.dataset, "pipeline": args.pipeline, "n_images": 1})
+                         for n, v in zip(names, t.vectors))
+        print(f"enrolled {len(names):,} people of {args.dataset} into {db} ({WATCHLIST_NOTE}); "
+              f"{int((~t.found).sum())} photographs without a face found were not enrolled")
+        return 0
+    with Gallery.open(db, read_only=True) as g:
+        rows = table[table["identity"].astype(str) == args.person].iloc[1:]  # the enrolled first photograph left out
+        if rows.empty:
+            raise ValueError(f"{args.person!r} has no photograph in {args.dataset} beyond the enrolled first one "
+                             "(search takes a person of the gallery's own dataset, never a user's photograph)")
+        kind = {"dlib128": "dlib", "lbp": "lbp"}[g.kind]
+        pipe = pipelines()[kind]
+        t = pipe.embed([str(ds.root / p) for p in rows["path"]], pipe.config)
+        print(f"{WATCHLIST_NOTE}; {len(g):,} people enrolled")
+        for path, ok, reason, v in zip(rows["path"], t.found, t.reasons, full_rows(t)):
+            if not ok:
+                print(f"{path}: no template ({reason})")
+                continue
+            m = g.search(v, k=args.k)
+            cands = ", ".join(f"{n} {sc:.3f}" for n, sc in zip(m.names[0], m.scores[0]))
+            print(f"{path}: {cands}")
+    return 0
+
+
+def full_rows(t) -> list:
+    """One entry a photograph: its template, or None where no face was found."""
+    it = iter(t.vectors)
+    return [next(it) if ok else None for ok in t.found]
 
 
 def _refuse_other_manifest(out: Path, manifest_hash: str, args: argparse.Namespace) -> None:

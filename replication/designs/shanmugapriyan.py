@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-WATCHLIST_NOTE = "constructed watch-list of public faces (LFW people); nobody in it is a criminal"
+WATCHLIST_NOTE = "constructed watch-list of public faces; nobody in it is a criminal"
 
 
 @dataclass(frozen=True)
