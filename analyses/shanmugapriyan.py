@@ -21,6 +21,7 @@ alert (``FAILED_SCORE``); the counts are reported.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,7 +35,7 @@ from artifactual.replication.cache import cached
 from artifactual.replication.capture import MugshotCapture, apply_capture
 from artifactual.replication.config import stable_hash, to_dict
 from artifactual.replication.data.images import decode_file
-from artifactual.replication.designs.shanmugapriyan import WATCHLIST_NOTE, WatchlistDesign
+from artifactual.replication.designs.shanmugapriyan import WatchlistDesign
 from artifactual.replication.faceid.degrade import STANDARD, degrade
 from artifactual.replication.faceid.dlib_embed import DlibConfig, cosine_similarity, dlib_templates
 from artifactual.replication.faceid.gallery import Gallery
@@ -221,7 +222,7 @@ def evaluate_pipeline(pipe: Pipeline, roles: pd.DataFrame, root: Path, cfg: Shan
 
     out["field"]["clean_one_probe"] = fnir_with("clean", lambda px, b: px)
     if cfg.degrade:
-        out["degradations"] = [{"degradation": d.label, **fnir_with(f"degrade:{d}", partial_degrade(d))}
+        out["degradations"] = [{"degradation": d.label, **fnir_with(f"degrade:{d}", partial(degrade, d=d))}
                                for d in STANDARD]
     if cfg.capture_mismatch:
         cap = MugshotCapture()
@@ -235,15 +236,8 @@ def evaluate_pipeline(pipe: Pipeline, roles: pd.DataFrame, root: Path, cfg: Shan
     return out
 
 
-def partial_degrade(d) -> Callable[[np.ndarray, tuple], np.ndarray]:
-    return lambda px, box: degrade(px, box, d)
-
-
 def _central_box(root: Path, path: str) -> tuple[int, int, int, int]:
     """Where no face was found, the central 40% box (LFW's faces are centred by construction)."""
     h, w = decode_file(Path(root) / path).pixels.shape[:2]
     return (int(w * 0.3), int(h * 0.3), int(w * 0.4), int(h * 0.4))
 
-
-def note() -> str:
-    return WATCHLIST_NOTE

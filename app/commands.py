@@ -314,7 +314,7 @@ def _audit_on_engine(args: argparse.Namespace) -> int:
 
 def _gallery(args: argparse.Namespace) -> int:
     """``gallery enrol`` / ``gallery search``: the watch-list database on a dataset's own public faces only."""
-    from artifactual.analyses.shanmugapriyan import pipelines
+    from artifactual.analyses.shanmugapriyan import full, pipelines
     from artifactual.replication.designs.shanmugapriyan import WATCHLIST_NOTE
     from artifactual.replication.faceid.gallery import Gallery
 
@@ -348,7 +348,7 @@ def _gallery(args: argparse.Namespace) -> int:
         pipe = pipelines()[kind]
         t = pipe.embed([str(ds.root / p) for p in rows["path"]], pipe.config)
         print(f"{WATCHLIST_NOTE}; {len(g):,} people enrolled")
-        for path, ok, reason, v in zip(rows["path"], t.found, t.reasons, full_rows(t)):
+        for path, ok, reason, v in zip(rows["path"], t.found, t.reasons, full(t, g.dim)):
             if not ok:
                 print(f"{path}: no template ({reason})")
                 continue
@@ -356,12 +356,6 @@ def _gallery(args: argparse.Namespace) -> int:
             cands = ", ".join(f"{n} {sc:.3f}" for n, sc in zip(m.names[0], m.scores[0]))
             print(f"{path}: {cands}")
     return 0
-
-
-def full_rows(t) -> list:
-    """One entry a photograph: its template, or None where no face was found."""
-    it = iter(t.vectors)
-    return [next(it) if ok else None for ok in t.found]
 
 
 def _refuse_other_manifest(out: Path, manifest_hash: str, args: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ next record starts on a line of its own; :meth:`RunDir.completed` tells which un
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -221,10 +222,8 @@ class RunDir:
                 fh.flush()
                 os.fsync(fh.fileno())
             except OSError:
-                try:
+                with contextlib.suppress(OSError):  # if even this fails, the next open cuts the tail (drop_torn_tail)
                     fh.truncate(start)
-                except OSError:
-                    pass  # the next open repairs the tail (drop_torn_tail)
                 raise
 
     def records(self) -> list[dict[str, Any]]:
