@@ -2,7 +2,7 @@
 
 >>> from artifactual.replication.data import DATASETS
 >>> DATASETS.names()
-['lfw', 'lfw_subset', 'manifest', 'orl', 'ucfcrime', 'utkface']
+['celeba', 'lfw', 'lfw_subset', 'manifest', 'orl', 'ucfcrime', 'utkface']
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Callable
 from artifactual.replication.data.dataset import Dataset, DatasetError
 from artifactual.replication.registry import Registry
 
-#: Environment variable naming the data root that holds ``lfw/``, ``utkface/``, ``orl/`` and ``ucfcrime/``.
+#: Environment variable naming the data root that holds ``lfw/``, ``utkface/``, ``orl/``, ``ucfcrime/``
+#: and ``celeba/``.
 DATA_ENV = "ARTIFACTUAL_DATA"
 
 
@@ -53,7 +54,7 @@ def resolve_data_root(data_root: str | Path | None, dataset: str = "") -> Path:
         hint = DATASETS.get(dataset).obtain if dataset in DATASETS else ""
         raise DatasetError(
             f"dataset {dataset!r} needs a data root: pass --data-root DIR or set {DATA_ENV}=DIR "
-            f"(DIR holds lfw/, utkface/, orl/ and ucfcrime/)." + (f" {hint}" if hint else "")
+            f"(DIR holds lfw/, utkface/, orl/, ucfcrime/ and celeba/)." + (f" {hint}" if hint else "")
         )
     root = Path(chosen).expanduser()
     if not root.is_dir():
@@ -97,4 +98,4 @@ def load_dataset(
 
 
 # Register the loaders (one data source per file).
-from artifactual.replication.data import lfw, lfw_subset, manifest as _manifest, orl, ucfcrime, utkface  # noqa: E402,F401
+from artifactual.replication.data import celeba, lfw, lfw_subset, manifest as _manifest, orl, ucfcrime, utkface  # noqa: E402,F401

@@ -23,7 +23,7 @@ def test_registry_refuses_duplicates_and_lists_choices():
         reg.register("a")(2)
     with pytest.raises(KeyError, match="choose one of: a"):
         reg.get("b")
-    assert DATASETS.names() == ["lfw", "lfw_subset", "manifest", "orl", "ucfcrime", "utkface"]
+    assert DATASETS.names() == ["celeba", "lfw", "lfw_subset", "manifest", "orl", "ucfcrime", "utkface"]
 
 
 def test_lfw_subset_is_the_embedded_default():
