@@ -14,7 +14,8 @@ import pandas as pd
 
 from artifactual.analyses.crimevision import MODEL_TEXT, NETWORKS, PROTOCOL_TEXT, SEED_CLAIM
 from artifactual.analyses.formatting import clean, fmt_estimate, fmt_p
-from artifactual.analyses.frames import class_property_table, duplicate_summary, frame_properties, near_duplicates
+from artifactual.analyses.frames import (CORR_THRESHOLD, HASH_THRESHOLD, class_property_table, duplicate_summary,
+                                         frame_properties, near_duplicates)
 from artifactual.analyses.video_metrics import accuracy_difference, class_metrics, video_weights
 from artifactual.analyses.stats import stream
 from artifactual.replication.config import to_dict
@@ -83,7 +84,8 @@ def duplicates(X, videos, folds) -> tuple[dict[str, Any], pd.DataFrame]:
     for p, fs in folds.items():
         frames = pd.concat([near_duplicates(X[tr], X[te], videos_train=videos[tr], videos_test=videos[te])["frames"]
                             for tr, te in fs], ignore_index=True)
-        out[p] = duplicate_summary({"frames": frames})
+        out[p] = {**duplicate_summary({"frames": frames}),
+                  "thresholds": {"hash": HASH_THRESHOLD, "correlation": CORR_THRESHOLD}}
         tables.append(frames.assign(protocol=p))
     return out, pd.concat(tables, ignore_index=True)
 
@@ -168,10 +170,25 @@ def readings(s: dict[str, Any]) -> list[str]:
                    f"them from the frame's own video ({d.get('n_videos_with_duplicate_phash', 0)} of "
                    f"{d.get('n_videos_test', 0)} test videos).")
     for key, v in s["video_naming"].items():
+        named = v["accuracy"]["ci_low"] is not None and v["accuracy"]["ci_low"] > 2 * v["majority"]
         out.append(f"One frame names its video ({v['n_videos']} videos; features {key}) with accuracy "
-                   f"{_ci(v['accuracy'])}, against chance {v['chance']:.3f}: the classes are a few cameras each.")
+                   f"{_ci(v['accuracy'])}, against chance {v['chance']:.3f} (largest video {v['majority']:.3f})"
+                   + (": each video is its own recognisable camera, and each class is a few of them."
+                      if named else "."))
+    seed_model = next((r for r in s["results"] if r["model"] == "densenet121_scratch"), None)
+    if seed_model:
+        for p in s["protocols"]:
+            row = next((r for r in s["results"] if r["model"] == "densenet121_scratch" and r["protocol"] == p), None)
+            if row:
+                rec = ", ".join(f"{c['class']} {_ci(c['recall'])}" for c in row["metrics"]["per_class"])
+                out.append(f"The seed's model (DenseNet121, from random initialisation), {p.replace('_', ' ')}: "
+                           f"per-class accuracy {rec}; the seed reports above 83% for each class.")
     if s["audit"].get("verdict"):
-        out.append(f"The audit (crime vs normal, source = video) reads: {s['audit']['verdict']}.")
+        why = "; ".join(s["audit"].get("verdict_reasons") or [])
+        out.append(f"The audit (crime vs normal, source = video, video-grouped) reads {s['audit']['verdict']}"
+                   + (f": {why}." if why else "."))
+    elif s["audit"].get("skipped"):
+        out.append(f"The audit was not run: {s['audit']['skipped']}.")
     return out
 
 
@@ -197,7 +214,8 @@ def montage(X, y, videos, split, classes, per_video: int = 3) -> dict[str, np.nd
         rows = np.flatnonzero(videos == v)
         keep += rows[np.linspace(0, len(rows) - 1, per_video).round().astype(int)].tolist()
     keep = np.asarray(keep)
-    return {"frames": X[keep], "classes": np.asarray(classes)[y[keep]], "videos": videos[keep], "split": split[keep]}
+    return {"frames": X[keep], "classes": np.asarray(classes, dtype=str)[y[keep]],
+            "videos": np.asarray(videos[keep], dtype=str), "split": np.asarray(split[keep], dtype=str)}
 
 
 def write_summary(summary: dict[str, Any], out: Path, X, y, videos, split, classes,

@@ -8,6 +8,7 @@ decorator (:mod:`~artifactual.paper.figures.common`):
 - :mod:`~artifactual.paper.figures.audit` and :mod:`~artifactual.paper.figures.decomposition`: any audit
   folder (``artifactual audit``, ``results/goel2022``, ``results/knabenhans2024/audit``);
 - :mod:`~artifactual.paper.figures.goel2022_fpt`, :mod:`~artifactual.paper.figures.knabenhans2024`,
+  :mod:`~artifactual.paper.figures.shanmugapriyan`, :mod:`~artifactual.paper.figures.crimevision`,
   :mod:`~artifactual.paper.figures.calibration`: one study's folder each.
 
 :data:`KINDS` says which sets are drawn for which kind of result folder; :func:`draw` draws them, and
@@ -26,11 +27,11 @@ Examples
 >>> (folder / "figures" / "seed_vs_ours.png").read_bytes()[:4]
 b'\\x89PNG'
 >>> list(KINDS)
-['audit', 'goel2022', 'goel2022-fpt', 'knabenhans2024', 'shanmugapriyan', 'calibration']
+['audit', 'goel2022', 'goel2022-fpt', 'knabenhans2024', 'shanmugapriyan', 'crimevision', 'calibration']
 >>> draw("goel2023", folder)
 Traceback (most recent call last):
 ...
-KeyError: "no figures for result kind 'goel2023'; the kinds are: audit, goel2022, goel2022-fpt, knabenhans2024, shanmugapriyan, calibration"
+KeyError: "no figures for result kind 'goel2023'; the kinds are: audit, goel2022, goel2022-fpt, knabenhans2024, shanmugapriyan, crimevision, calibration"
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from artifactual.paper.figures import audit, calibration, decomposition, goel2022_fpt, knabenhans2024, shanmugapriyan
+from artifactual.paper.figures import (audit, calibration, crimevision, decomposition, goel2022_fpt, knabenhans2024,
+                                       shanmugapriyan)
 from artifactual.paper.figures.common import Draw, FigureSet, plt
 
 __all__ = ["KINDS", "FigureError", "ResultKind", "draw", "read_summary"]
@@ -95,6 +97,9 @@ KINDS: dict[str, ResultKind] = {
                                  nested=(("audit", "audit"),)),
     "shanmugapriyan": ResultKind("results/shanmugapriyan: seed 001's watch-list on a constructed watch-list of "
                                  "public faces", (shanmugapriyan.FIGURES,)),
+    "crimevision": ResultKind("results/crimevision: seed 004's crime-class frame classifier on UCF-Crime frames "
+                              "under three protocols, and the audit on crime vs normal (source = video) in its "
+                              "audit/ folder", (crimevision.FIGURES,), nested=(("audit", "audit"),)),
     "calibration": ResultKind("results/calibration: the audit's own error rates (`make calibrate`)",
                               (calibration.FIGURES,)),
 }
