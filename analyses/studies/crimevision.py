@@ -145,7 +145,7 @@ def _audit(ds: Dataset, classes: list[str], cfg: CrimeVisionConfig, out: Path, l
     """The audit battery on crime vs normal with source = video (the battery is binary; the four-class task
     is reduced to the anomaly question UCF-Crime was built for), or why it cannot run."""
     if not cfg.with_audit:
-        return {"verdict": None, "skipped": "not run (--set with_audit=false)"}
+        return {"verdict": None, "skipped": "switched off (--set with_audit=false)"}
     if "Normal" not in classes:
         return {"verdict": None, "skipped": "no Normal class: the audit reads crime vs normal"}
     table = ds.table.assign(crime_vs_normal=np.where(ds.table["crime_class"] == "Normal", "normal", "crime"))
