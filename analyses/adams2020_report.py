@@ -84,6 +84,12 @@ def readings(s: dict[str, Any]) -> list[str]:
         iv = t.get("interval") or [None, None]
         out.append(f"{a}: test MSE {t['mse']:.4f} [{iv[0]:.4f}, {iv[1]:.4f}] per value in [0, 1] (n {t['n']:,}; the "
                    f"seed reports {t['seed']}); drawing every face as the mean image scores {t['mse_mean_image']:.4f}.")
+    logits = {a: t.get("mse_logits") for a, t in s["test_mse"].items() if t.get("mse_logits") is not None}
+    if logits:
+        out.append("The seed's 0.7804 is impossible as a per-value MSE of images in [0, 1]; the decoder's output "
+                   "BEFORE its sigmoid scores " + ", ".join(f"{v:.4f} ({a})" for a, v in logits.items())
+                   + " against the images, close to the seed's number (the reference's decoder "
+                   "ends without a sigmoid, so code copied from it would score so).")
     for a, r in s["approaches"].items():
         fid = r["fidelity"]
         good = [f for f in fid if (f["generated"]["auroc"]["ci_low"] or 0) > 0.5]
@@ -94,20 +100,38 @@ def readings(s: dict[str, Any]) -> list[str]:
         out.append(f"{a}: a face generated from a test image's attributes puts that image first among "
                    f"{sk['candidates']} in {_ci(sk['top1'])} of {sk['searched']} searches and in the top 10 in "
                    f"{_ci(sk['top10'])} (chance {sk['chance_top1']:.3f} / {sk['chance_top10']:.3f}); ranking the "
-                   f"candidates by the description's attributes alone gives {_ci(at['top1'])} / {_ci(at['top10'])}.")
+                   f"candidates by the description's attributes alone gives {_ci(at['top1'])} / {_ci(at['top10'])} "
+                   "(a full 40-attribute vector is nearly unique among 100 faces: the description carried the "
+                   "identity, the generated face loses it).")
         c = r["collapse"]
+        within = c.get("within_description") or {}
         out.append(f"{a}: generated faces lie {_ci(c['to_mean_face']['generated'])} (RMS) from the mean face, real "
                    f"ones {_ci(c['to_mean_face']['real'])}; two generated faces differ by "
-                   f"{_ci(c['between_faces']['generated'])}, two real ones by {_ci(c['between_faces']['real'])}.")
+                   f"{_ci(c['between_faces']['generated'])}, two real ones by {_ci(c['between_faces']['real'])}"
+                   + (f"; samples drawn for one description differ by "
+                      + ", ".join(f"{_ci(v)} ({d})" for d, v in within.items()) if within else "") + ".")
         for d, rows in r["leakage"].items():
             top = sorted((x for x in rows if not x["mentioned"] and x["generated_shows"]["estimate"] is not None),
                          key=lambda x: -x["generated_shows"]["estimate"])[:3]
             if top:
                 out.append(f"{a}, {d} ({s['descriptions'][d]['text']}): unmentioned attributes the faces show most: "
                            + "; ".join(f"{x['attribute']} {_ci(x['generated_shows'])} (training "
-                                       f"{x['train_prevalence']:.2f}, matching training images "
-                                       f"{(x['train_prevalence_matching'] or 0):.2f})" for x in top) + ".")
+                                       f"{x['train_prevalence']:.2f}" + _matching(x) + ")" for x in top) + ".")
     return out
+
+
+def _matching(x: dict[str, Any]) -> str:
+    """The prevalence among training images that match the description, with their number; none when fewer than 10.
+
+    >>> _matching({"train_prevalence_matching": 0.5, "n_train_matching": 40}), _matching({"n_train_matching": 0})
+    (', 0.50 of the 40 matching training images', ', no training image matches the description')
+    """
+    n = x.get("n_train_matching") or 0
+    if n == 0:
+        return ", no training image matches the description"
+    if n < 10:
+        return f", only {n} training images match the description"
+    return f", {x['train_prevalence_matching']:.2f} of the {n} matching training images"
 
 
 def summary_markdown(s: dict[str, Any]) -> str:
