@@ -86,7 +86,8 @@ def readings(s: dict[str, Any]) -> list[str]:
                    f"seed reports {t['seed']}); drawing every face as the mean image scores {t['mse_mean_image']:.4f}.")
     logits = {a: t.get("mse_logits") for a, t in s["test_mse"].items() if t.get("mse_logits") is not None}
     if logits:
-        out.append("The seed's 0.7804 is impossible as a per-value MSE of images in [0, 1]; the decoder's output "
+        out.append("The seed's 0.7804, read as a per-value MSE of images in [0, 1], would be an RMS error of 0.88 a "
+                   "value, near each face's negative; the decoder's output "
                    "BEFORE its sigmoid scores " + ", ".join(f"{v:.4f} ({a})" for a, v in logits.items())
                    + " against the images, close to the seed's number (the reference's decoder "
                    "ends without a sigmoid, so code copied from it would score so).")
@@ -108,7 +109,7 @@ def readings(s: dict[str, Any]) -> list[str]:
         out.append(f"{a}: generated faces lie {_ci(c['to_mean_face']['generated'])} (RMS) from the mean face, real "
                    f"ones {_ci(c['to_mean_face']['real'])}; two generated faces differ by "
                    f"{_ci(c['between_faces']['generated'])}, two real ones by {_ci(c['between_faces']['real'])}"
-                   + (f"; samples drawn for one description differ by "
+                   + ("; samples drawn for one description differ by "
                       + ", ".join(f"{_ci(v)} ({d})" for d, v in within.items()) if within else "") + ".")
         for d, rows in r["leakage"].items():
             top = sorted((x for x in rows if not x["mentioned"] and x["generated_shows"]["estimate"] is not None),

@@ -26,7 +26,7 @@ Examples
 >>> tmp = Path(tempfile.mkdtemp())
 >>> pdf = build(tmp / "results", out_dir=tmp / "build", figures_dir=tmp / "figures")
 >>> pdf.read_bytes()[:4], json.loads((tmp / "build" / "data.json").read_text())["sections"]
-(b'%PDF', {'goel2022': None, 'goel2022-fpt': None, 'knabenhans2024': None, 'shanmugapriyan': None, 'crimevision': None, 'calibration': None})
+(b'%PDF', {'goel2022': None, 'goel2022-fpt': None, 'knabenhans2024': None, 'shanmugapriyan': None, 'crimevision': None, 'adams2020': None, 'calibration': None})
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from artifactual.replication.runs import atomic_write_json, git_commit
 #: Result folders the paper has a section for, in reading order (``results/<name>/summary.json``):
 #: the replications, then ``calibration`` (``make calibrate``: the audit's own error rates, an appendix).
 SECTIONS: tuple[str, ...] = ("goel2022", "goel2022-fpt", "knabenhans2024", "shanmugapriyan", "crimevision",
-                             "calibration")
+                             "adams2020", "calibration")
 
 PAPER_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PAPER_DIR.parent

@@ -74,3 +74,28 @@ def write_bomb_png(path: Path) -> Path:
     Image.new("1", (side, side), 0).save(buf, "PNG")
     path.write_bytes(buf.getvalue())
     return path
+
+
+def is_png(path: Path) -> bool:
+    """The file at ``path`` is a PNG that PIL can verify (a figure really was drawn)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.verify()
+        return im.format == "PNG"
+
+
+def pdf_flat_text(pdf: Path) -> str:
+    """A PDF's text on one line (whitespace collapsed, typographic apostrophes plain), by pdftotext or pypdf;
+    skips the calling test when neither is installed."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    else:
+        pypdf = pytest.importorskip("pypdf", reason="neither pdftotext nor pypdf installed: PDF text not checked")
+        text = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
+    return " ".join(text.split()).replace("\u2019", "'")

@@ -3,7 +3,8 @@
 
 >>> from artifactual.replication.study import STUDIES
 >>> STUDIES.names()
-['crimevision', 'goel2022', 'goel2022-fpt', 'knabenhans2024', 'shanmugapriyan']
+['adams2020', 'crimevision', 'goel2022', 'goel2022-fpt', 'knabenhans2024', 'shanmugapriyan']
 """
 
-from artifactual.analyses.studies import crimevision, goel2022, goel2022_fpt, knabenhans2024, shanmugapriyan  # noqa: F401
+from artifactual.analyses.studies import (adams2020, crimevision, goel2022, goel2022_fpt, knabenhans2024,  # noqa: F401
+                                          shanmugapriyan)

@@ -9,7 +9,8 @@ decorator (:mod:`~artifactual.paper.figures.common`):
   folder (``artifactual audit``, ``results/goel2022``, ``results/knabenhans2024/audit``);
 - :mod:`~artifactual.paper.figures.goel2022_fpt`, :mod:`~artifactual.paper.figures.knabenhans2024`,
   :mod:`~artifactual.paper.figures.shanmugapriyan`, :mod:`~artifactual.paper.figures.crimevision`,
-  :mod:`~artifactual.paper.figures.calibration`: one study's folder each.
+  :mod:`~artifactual.paper.figures.adams2020`, :mod:`~artifactual.paper.figures.calibration`: one study's folder
+  each.
 
 :data:`KINDS` says which sets are drawn for which kind of result folder; :func:`draw` draws them, and
 ``python -m artifactual.paper.figures KIND FOLDER`` does the same from the shell. The paper build
@@ -27,11 +28,11 @@ Examples
 >>> (folder / "figures" / "seed_vs_ours.png").read_bytes()[:4]
 b'\\x89PNG'
 >>> list(KINDS)
-['audit', 'goel2022', 'goel2022-fpt', 'knabenhans2024', 'shanmugapriyan', 'crimevision', 'calibration']
+['audit', 'goel2022', 'goel2022-fpt', 'knabenhans2024', 'shanmugapriyan', 'crimevision', 'adams2020', 'calibration']
 >>> draw("goel2023", folder)
 Traceback (most recent call last):
 ...
-KeyError: "no figures for result kind 'goel2023'; the kinds are: audit, goel2022, goel2022-fpt, knabenhans2024, shanmugapriyan, crimevision, calibration"
+KeyError: "no figures for result kind 'goel2023'; the kinds are: audit, goel2022, goel2022-fpt, knabenhans2024, shanmugapriyan, crimevision, adams2020, calibration"
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from artifactual.paper.figures import (audit, calibration, crimevision, decomposition, goel2022_fpt, knabenhans2024,
-                                       shanmugapriyan)
+from artifactual.paper.figures import (adams2020, audit, calibration, crimevision, decomposition, goel2022_fpt,
+                                       knabenhans2024, shanmugapriyan)
 from artifactual.paper.figures.common import Draw, FigureSet, plt
 
 __all__ = ["KINDS", "FigureError", "ResultKind", "draw", "read_summary"]
@@ -100,6 +101,9 @@ KINDS: dict[str, ResultKind] = {
     "crimevision": ResultKind("results/crimevision: seed 004's crime-class frame classifier on UCF-Crime frames "
                               "under three protocols, and the audit on crime vs normal (source = video) in its "
                               "audit/ folder", (crimevision.FIGURES,), nested=(("audit", "audit"),)),
+    "adams2020": ResultKind("results/adams2020: seed 003's faces generated from 40 CelebA attributes (a cross-modal "
+                            "VAE and an MVAE): what they show, whom they find, what they leave to the prior",
+                            (adams2020.FIGURES,)),
     "calibration": ResultKind("results/calibration: the audit's own error rates (`make calibrate`)",
                               (calibration.FIGURES,)),
 }

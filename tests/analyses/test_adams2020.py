@@ -73,7 +73,6 @@ def test_config_refuses_bad_values():
         Adams2020Config(candidates=5)
 
 
-@pytest.mark.slow
 def test_the_whole_lifecycle_on_a_made_up_tree(tmp_path):
     from artifactual.analyses.studies.adams2020 import STUDY
 

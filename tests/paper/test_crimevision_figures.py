@@ -5,14 +5,13 @@ is there and skipped when it is not; the section reads the same summary, or says
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
+
+from helpers import is_png, pdf_flat_text
 
 from artifactual.paper.build import build
 from artifactual.paper.figures import draw
@@ -121,19 +120,13 @@ def write_folder(folder: Path, summary: dict | None = None, montage: bool = True
     return folder
 
 
-def _is_png(path: Path) -> bool:
-    with Image.open(path) as im:
-        im.verify()
-        return im.format == "PNG"
-
-
 @pytest.mark.parametrize("object_strings", [False, True])
 def test_every_figure_is_drawn_from_made_up_data(tmp_path, object_strings):
     folder = write_folder(tmp_path / "crimevision", object_strings=object_strings)
     made = draw("crimevision", folder)
     assert made == {key: f"figures/{key}.png" for key in FIGURES.figures}
     assert list(made) == ["montage", "montage_frames", "protocols", "confusion", "duplicates", "properties"]
-    assert all(_is_png(folder / rel) for rel in made.values())
+    assert all(is_png(folder / rel) for rel in made.values())
 
 
 def test_figures_whose_data_is_absent_are_skipped(tmp_path):
@@ -169,16 +162,7 @@ def test_nested_audit_folder_is_drawn_as_an_audit(tmp_path):
     (folder / "audit" / "summary.json").write_text(json.dumps(
         {"classes": {"0": "normal", "1": "crime"}, "headline": {"models": [model]}, "checks": []}))
     made = draw("crimevision", folder)
-    assert "roc_pr" not in made and _is_png(folder / "audit" / "figures" / "roc_pr.png")
-
-
-def _flat_text(pdf: Path) -> str:
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    else:
-        pypdf = pytest.importorskip("pypdf", reason="neither pdftotext nor pypdf installed: PDF text not checked")
-        text = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
-    return " ".join(text.split())
+    assert "roc_pr" not in made and is_png(folder / "audit" / "figures" / "roc_pr.png")
 
 
 def test_section_reads_the_summary_and_shows_the_figures(tmp_path):
@@ -186,7 +170,7 @@ def test_section_reads_the_summary_and_shows_the_figures(tmp_path):
     pdf = build(tmp_path / "results", out_dir=tmp_path / "build", figures_dir=tmp_path / "figures")
     data = json.loads((tmp_path / "build" / "data.json").read_text())
     assert data["figures"]["crimevision"] == {k: f"crimevision-{k}.png" for k in FIGURES.figures}
-    flat = _flat_text(pdf)
+    flat = pdf_flat_text(pdf)
     assert "Seed 004" in flat and "Not run yet. results/crimevision/summary.json" not in flat
     assert "0.970 [0.920, 1.000]" in flat  # thumb_logreg, random frames
     assert "0.550 [0.400, 0.700]" in flat  # the inflation
@@ -198,5 +182,5 @@ def test_section_reads_the_summary_and_shows_the_figures(tmp_path):
 
 def test_section_without_a_summary_says_how_to_run_it(tmp_path):
     pdf = build(tmp_path / "none", out_dir=tmp_path / "build", figures_dir=tmp_path / "figures")
-    flat = _flat_text(pdf)
+    flat = pdf_flat_text(pdf)
     assert "artifactual replicate crimevision --data-root DIR" in flat and "ucfcrime/" in flat

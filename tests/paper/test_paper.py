@@ -203,7 +203,7 @@ def test_default_figures_folder_is_not_the_figure_package():
 
 def test_every_section_and_nested_folder_is_a_kind():
     assert set(paper_build.SECTIONS) <= set(KINDS)
-    assert {"audit", "goel2022", "goel2022-fpt", "knabenhans2024", "shanmugapriyan", "crimevision",
+    assert {"audit", "goel2022", "goel2022-fpt", "knabenhans2024", "shanmugapriyan", "crimevision", "adams2020",
             "calibration"} == set(KINDS)
     assert all(kind in KINDS for spec in KINDS.values() for _, kind in spec.nested)
     assert KINDS["goel2022"].figures == KINDS["audit"].figures  # seed 000's folder is an audit folder
@@ -214,7 +214,7 @@ def test_every_section_and_nested_folder_is_a_kind():
 def test_draw_unknown_kind_lists_the_kinds(tmp_path):
     with pytest.raises(KeyError,
                        match="goel2023.*audit, goel2022, goel2022-fpt, knabenhans2024, shanmugapriyan, crimevision, "
-                             "calibration"):
+                             "adams2020, calibration"):
         draw("goel2023", tmp_path)
 
 
