@@ -131,7 +131,7 @@ def _matching(x: dict[str, Any]) -> str:
     if n == 0:
         return ", no training image matches the description"
     if n < 10:
-        return f", only {n} training images match the description"
+        return f", only {n} training image{' matches' if n == 1 else 's match'} the description"
     return f", {x['train_prevalence_matching']:.2f} of the {n} matching training images"
 
 
