@@ -43,6 +43,23 @@ def predictions(rec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return rows[order], pred[order]
 
 
+def videos_right(y: np.ndarray, pred: np.ndarray, videos: np.ndarray, k: int) -> dict[str, int]:
+    """How many test videos a model calls right by a vote of their frames (ties: the lower class index).
+
+    With a few cameras a class, this is the count a reader should see beside frame accuracy: frames of one video
+    are nearly one answer repeated.
+
+    >>> videos_right(np.array([0, 0, 0, 1, 1]), np.array([0, 0, 1, 0, 0]), np.array(list("aaabb")), 2)
+    {'k': 1, 'n': 2}
+    """
+    right = 0
+    uniq = pd.unique(videos)
+    for v in uniq:
+        rows = videos == v
+        right += int(np.bincount(pred[rows], minlength=k).argmax() == y[rows][0])
+    return {"k": right, "n": int(len(uniq))}
+
+
 def result_rows(done: dict[str, Any], y, videos, classes, cfg) -> list[dict[str, Any]]:
     rows = []
     for p in cfg.protocols:
@@ -53,6 +70,7 @@ def result_rows(done: dict[str, Any], y, videos, classes, cfg) -> list[dict[str,
             shares = np.bincount(y[tested], minlength=len(classes)) / max(len(tested), 1)
             rows.append({"model": m, "protocol": p, "folds_used": len(rec["folds"]),
                          "metrics": class_metrics(y[tested], pred, videos[tested], classes, cfg.n_boot, cfg.seed),
+                         "videos_right": videos_right(y[tested], pred, videos[tested], len(classes)),
                          # what guessing gets on the same test frames: uniformly, or always the largest class
                          "chance": {"uniform": 1 / len(classes), "majority": float(shares.max())},
                          "train_frames": [i.get("train_images", i.get("train_frames")) for i in infos],
@@ -148,14 +166,24 @@ def assemble(cfg, full, ds, classes, X, y, videos, split, folds, done, audit, rd
     return summary, dup_frames
 
 
+def _right(vr: dict[str, int] | None, metrics: dict[str, Any]) -> str:
+    """'3 of 11 videos called right', or the video count alone for records without the vote.
+
+    >>> _right({"k": 3, "n": 11}, {}), _right(None, {"n_videos": 11})
+    ('3 of 11 videos called right', '11 videos')
+    """
+    return f"{vr['k']} of {vr['n']} videos called right" if vr else f"{metrics['n_videos']} videos"
+
+
 def readings(s: dict[str, Any]) -> list[str]:
     """One line per conclusion, each with its numbers."""
     out = []
     by = {(r["model"], r["protocol"]): r["metrics"] for r in s["results"]}
     chance = {(r["model"], r["protocol"]): r["chance"] for r in s["results"]}
+    right = {(r["model"], r["protocol"]): r.get("videos_right") for r in s["results"]}
     seed = s["seed_claim"]["accuracy"]
     for m in s["models"]:
-        parts = [f"{p.replace('_', ' ')} {_ci(by[(m, p)]['accuracy'])} ({by[(m, p)]['n_videos']} videos, "
+        parts = [f"{p.replace('_', ' ')} {_ci(by[(m, p)]['accuracy'])} ({_right(right.get((m, p)), by[(m, p)])}, "
                  f"majority class {chance[(m, p)]['majority']:.3f})" for p in s["protocols"] if (m, p) in by]
         out.append(f"{m}: accuracy " + "; ".join(parts) + f"; the seed reports {seed:.0%}.")
     for d in s["inflation"]:
@@ -197,12 +225,12 @@ def summary_markdown(s: dict[str, Any]) -> str:
              f"Data: {s['data']['frames_used']:,} frames of {s['data']['videos']} videos used "
              f"({s['data']['frames_found']:,} found). {s['subsampling']}.", ""]
     lines += [f"- {p}" for p in s["problems"]]
-    lines += ["", "| model | protocol | accuracy (95% CI) | macro-F1 (95% CI) | frames | videos |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "| model | protocol | accuracy (95% CI) | macro-F1 (95% CI) | frames | videos | videos right |",
+              "|---|---|---|---|---|---|---|"]
     for r in s["results"]:
-        m = r["metrics"]
+        m, vr = r["metrics"], r.get("videos_right") or {}
         lines.append(f"| {r['model']} | {r['protocol']} | {_ci(m['accuracy'])} | {_ci(m['macro_f1'])} | "
-                     f"{m['n_frames']:,} | {m['n_videos']} |")
+                     f"{m['n_frames']:,} | {m['n_videos']} | {vr.get('k', '—')} |")
     lines += ["", "## Readings", ""] + [f"- {x}" for x in s["readings"]]
     return "\n".join(lines) + "\n"
 

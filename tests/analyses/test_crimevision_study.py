@@ -114,6 +114,9 @@ def test_a_camera_shortcut_reads_high_on_random_frames_and_falls_under_video_gro
     assert acc[("video_identity", "random_frames")]["estimate"] > 0.95
     for p in ("video_grouped", "given"):
         assert acc[("thumb_logreg", p)]["ci_low"] < 0.5 + 0.25  # no class signal beyond the camera
+    right = {(r["model"], r["protocol"]): r["videos_right"] for r in summary["results"]}
+    assert right[("thumb_logreg", "random_frames")] == {"k": 12, "n": 12}  # every camera seen: every video right
+    assert right[("thumb_logreg", "given")]["n"] == 4 and right[("thumb_logreg", "given")]["k"] <= 4
     infl = next(d for d in summary["inflation"] if d["model"] == "thumb_logreg" and d["minus"] == "video_grouped")
     assert infl["paired"] and infl["ci_low"] > 0
     dup = summary["duplicates"]
