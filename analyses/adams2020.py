@@ -30,11 +30,10 @@ from typing import Any
 import cv2
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from artifactual.analyses.stats import stream
+from artifactual.analyses.stats import bootstrap_metric, stream
 from artifactual.replication.models.sketch_vae import SketchVAEConfig
 
 SEED_CLAIM = {"test_mse": {"cross_modal": 0.0750, "mvae": 0.7804},
@@ -156,26 +155,29 @@ def fit_attribute_classifier(features: np.ndarray, labels: np.ndarray, attribute
     return AttributeClassifier(models, side)
 
 
-def _boot_rates(hit: np.ndarray, n_boot: int, rng: np.random.Generator) -> dict[str, Any]:
-    """Mean of a 0/1 vector with a percentile bootstrap interval (images resampled)."""
-    n = len(hit)
+def mean_with_ci(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Mean of per-image values (0/1 hits, distances) with a percentile bootstrap interval (images resampled).
+
+    >>> mean_with_ci(np.ones(5), 100, np.random.default_rng(0))
+    {'estimate': 1.0, 'ci_low': 1.0, 'ci_high': 1.0, 'n': 5}
+    """
+    values = np.asarray(values, float)
+    n = len(values)
     if n == 0:
         return {"estimate": None, "ci_low": None, "ci_high": None, "n": 0}
-    reps = hit[rng.integers(0, n, (n_boot, n))].mean(1)
+    reps = values[rng.integers(0, n, (n_boot, n))].mean(1)
     lo, hi = np.percentile(reps, [2.5, 97.5])
-    return {"estimate": float(hit.mean()), "ci_low": float(lo), "ci_high": float(hi), "n": int(n)}
+    return {"estimate": float(values.mean()), "ci_low": float(lo), "ci_high": float(hi), "n": int(n)}
 
 
-def _boot_auroc(y: np.ndarray, s: np.ndarray, n_boot: int, rng: np.random.Generator) -> dict[str, Any]:
+def _auroc(y: np.ndarray, s: np.ndarray, n_boot: int, seed: int) -> dict[str, Any]:
+    """AUROC with its image-bootstrap interval (:func:`~artifactual.analyses.stats.bootstrap_metric`); undefined
+    when only one class was asked for."""
     if len(np.unique(y)) < 2:
         return {"estimate": None, "ci_low": None, "ci_high": None, "n": int(len(y))}
-    reps = []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(y), len(y))
-        if len(np.unique(y[i])) == 2:
-            reps.append(roc_auc_score(y[i], s[i]))
-    lo, hi = np.percentile(reps, [2.5, 97.5])
-    return {"estimate": float(roc_auc_score(y, s)), "ci_low": float(lo), "ci_high": float(hi), "n": int(len(y))}
+    e = bootstrap_metric(y, s, "auroc", n_boot, seed).as_dict()
+    e.pop("p_value")
+    return e
 
 
 def fidelity(asked: np.ndarray, real_scores: dict[str, np.ndarray], sketch_scores: dict[str, np.ndarray],
@@ -189,9 +191,9 @@ def fidelity(asked: np.ndarray, real_scores: dict[str, np.ndarray], sketch_score
         row = {"attribute": a, "prevalence": float(y.mean()), "n_asked": int(y.sum()),
                "n_not_asked": int((1 - y).sum())}
         for kind, s in (("real", real), ("generated", sketch_scores[a])):
-            row[kind] = {"auroc": _boot_auroc(y, s, n_boot // 4, rng),
-                         "shows_when_asked": _boot_rates((s[y == 1] > 0.5).astype(float), n_boot, rng),
-                         "shows_when_not_asked": _boot_rates((s[y == 0] > 0.5).astype(float), n_boot, rng)}
+            row[kind] = {"auroc": _auroc(y, s, n_boot, seed),
+                         "shows_when_asked": mean_with_ci((s[y == 1] > 0.5).astype(float), n_boot, rng),
+                         "shows_when_not_asked": mean_with_ci((s[y == 0] > 0.5).astype(float), n_boot, rng)}
         rows.append(row)
     return rows
 
@@ -221,8 +223,8 @@ def identification_ranks(probe_vectors: np.ndarray, pool_vectors: np.ndarray, pr
 def rank_summary(ranks: np.ndarray, candidates: int, n_boot: int, seed: int) -> dict[str, Any]:
     """Top-1 and top-10 rates with bootstrap intervals, against chance (1/N, 10/N), and the rank histogram."""
     rng = stream(seed, "ranks")
-    return {"top1": _boot_rates((ranks == 1).astype(float), n_boot, rng),
-            "top10": _boot_rates((ranks <= 10).astype(float), n_boot, rng),
+    return {"top1": mean_with_ci((ranks == 1).astype(float), n_boot, rng),
+            "top10": mean_with_ci((ranks <= 10).astype(float), n_boot, rng),
             "median_rank": float(np.median(ranks)) if len(ranks) else None,
             "chance_top1": 1 / candidates, "chance_top10": 10 / candidates, "chance_median_rank": (candidates + 1) / 2,
             "histogram": np.bincount(ranks, minlength=candidates + 1)[1:].tolist(), "candidates": candidates}
@@ -264,7 +266,7 @@ def leakage(description: str, samples_scores: dict[str, np.ndarray], train_label
     for a, s in samples_scores.items():
         mentioned = a in d["present"] or a in d["absent"]
         rows.append({"attribute": a, "mentioned": mentioned, "asked": 1 if a in d["present"] else 0,
-                     "generated_shows": _boot_rates((s > 0.5).astype(float), n_boot, rng),
+                     "generated_shows": mean_with_ci((s > 0.5).astype(float), n_boot, rng),
                      "train_prevalence": float(train_labels[:, idx[a]].mean()),
                      "train_prevalence_matching": float(train_labels[match, idx[a]].mean()) if match.any() else None,
                      "n_train_matching": int(match.sum())})

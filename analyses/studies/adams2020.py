@@ -24,6 +24,7 @@ import numpy as np
 
 from artifactual.analyses.adams2020 import (DESCRIPTIONS, Adams2020Config, description_vector,
                                             fit_attribute_classifier, fidelity, identification_ranks, leakage,
+                                            mean_with_ci,
                                             random_split, rank_summary, rms, spread, square_crop)
 from artifactual.analyses.adams2020_report import assemble, write_summary
 from artifactual.analyses.formatting import clean
@@ -141,8 +142,8 @@ def _train_or_load(approach: str, cfg: Adams2020Config, X, A, split, rd: RunDir,
     mse = test_mse(model, X[split["test"]], A[split["test"]])
     per = mse.pop("per_image")
     rng = stream(cfg.seed, "mse", list(("cross_modal", "mvae")).index(approach))
-    reps = per[rng.integers(0, len(per), (cfg.n_boot, len(per)))].mean(1)
-    mse["interval"] = [float(np.percentile(reps, 2.5)), float(np.percentile(reps, 97.5))]
+    ci = mean_with_ci(per, cfg.n_boot, rng)
+    mse["interval"] = [ci["ci_low"], ci["ci_high"]]
     rec = {"unit": unit, "info": clean(info), "test_mse": clean(mse), "seconds": round(time.perf_counter() - t0, 1)}
     rd.append(rec)
     done[unit] = rec
@@ -174,11 +175,12 @@ def _evaluate(model, clf, real_scores, X, A, split, pool, cfg: Adams2020Config, 
     rng = stream(cfg.seed, "collapse")
     samples = {d: model.generate(description_vector(d, attrs)[None], n_samples=cfg.samples_per_description,
                                  seed=cfg.seed) for d in DESCRIPTIONS}
-    collapse = {"to_mean_face": {"generated": _mean_ci(rms(sketches, mean_face), cfg, rng),
-                                 "real": _mean_ci(rms(X[te], mean_face), cfg, rng)},
-                "between_faces": {"generated": _mean_ci(spread(sketches, 2000, rng), cfg, rng),
-                                  "real": _mean_ci(spread(X[te], 2000, rng), cfg, rng)},
-                "within_description": {d: _mean_ci(spread(s, 500, rng), cfg, rng) for d, s in samples.items()}}
+    collapse = {"to_mean_face": {"generated": mean_with_ci(rms(sketches, mean_face), cfg.n_boot, rng),
+                                 "real": mean_with_ci(rms(X[te], mean_face), cfg.n_boot, rng)},
+                "between_faces": {"generated": mean_with_ci(spread(sketches, 2000, rng), cfg.n_boot, rng),
+                                  "real": mean_with_ci(spread(X[te], 2000, rng), cfg.n_boot, rng)},
+                "within_description": {d: mean_with_ci(spread(s, 500, rng), cfg.n_boot, rng)
+                                       for d, s in samples.items()}}
     leak = {d: leakage(d, clf.scores(clf.features(s)), A[tr], attrs, cfg.n_boot, cfg.seed) for d, s in samples.items()}
     return {"fidelity": fid, "identification": {
                 "sketch": {**rank_summary(ranks, n_cand, cfg.n_boot, cfg.seed),
@@ -186,12 +188,6 @@ def _evaluate(model, clf, real_scores, X, A, split, pool, cfg: Adams2020Config, 
                            "no_template": int((~ok).sum())},
                 "attributes_only": rank_summary(attr_ranks, n_cand_attr, cfg.n_boot, cfg.seed)},
             "collapse": collapse, "leakage": leak}
-
-
-def _mean_ci(values: np.ndarray, cfg: Adams2020Config, rng) -> dict[str, Any]:
-    reps = values[rng.integers(0, len(values), (cfg.n_boot, len(values)))].mean(1)
-    return {"estimate": float(values.mean()), "ci_low": float(np.percentile(reps, 2.5)),
-            "ci_high": float(np.percentile(reps, 97.5)), "n": int(len(values))}
 
 
 def _figure_data(models, X, A, split, cfg: Adams2020Config) -> dict[str, np.ndarray]:

@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from artifactual.replication.models.torch_common import pick_device, validation_split
+from artifactual.replication.models.torch_common import pick_device, torch_threads, validation_split
 
 ARCHS = ("densenet121", "efficientnet_lite0")
 MODES = ("finetune", "frozen")
@@ -384,30 +384,6 @@ def fit_frame_net(X: np.ndarray, y: np.ndarray, cfg: FrameNetConfig, groups: np.
             model = _fit_network(X, y, k, groups, cfg, dev, rng, log, info)
     info.update(seconds=time.perf_counter() - t0, device=str(dev), config=asdict(cfg))
     return model, info
-
-
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run the block with ``n`` torch CPU threads (0 = leave torch's setting), then restore the old count.
-
-    >>> import torch
-    >>> before = torch.get_num_threads()
-    >>> with torch_threads(1):
-    ...     torch.get_num_threads()
-    1
-    >>> torch.get_num_threads() == before
-    True
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if n:
-            torch.set_num_threads(before)
 
 
 def _fit_probe(X: np.ndarray, y: np.ndarray, k: int, cfg: FrameNetConfig, dev, info: dict) -> FrameNet:

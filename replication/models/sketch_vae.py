@@ -60,8 +60,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from artifactual.replication.models.crimevision import torch_threads
-from artifactual.replication.models.torch_common import pick_device
+from artifactual.replication.models.torch_common import pick_device, torch_threads
 
 APPROACHES = ("cross_modal", "mvae")
 REDUCTIONS = ("sum", "mean")

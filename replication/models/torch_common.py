@@ -5,6 +5,8 @@ torch is imported inside each function: the package must import without it being
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from artifactual.replication.models.pixel_logreg import pixels_to_features
@@ -90,3 +92,27 @@ def validation_split(n: int, fraction: float, seed: int, groups: np.ndarray | No
     split = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
     train, val = next(split.split(idx, groups=groups))
     return np.sort(train), np.sort(val)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch CPU threads (0 = leave torch's setting), then restore the old count.
+
+    >>> import torch
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n:
+            torch.set_num_threads(before)
