@@ -25,7 +25,12 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	ARTIFACTUAL_SLOW=1 $(PY) -m pytest -q
 
-bench: $(STAMP)
+# The tools `make bench` compares with (CleanVision, fairlearn) live in the optional `bench` extra.
+$(VENV)/.bench-stamp: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-stamp
 	$(PY) -m artifactual.app.bench
 
 # The error rates of the audit's own tests (a benchmark, not a test): results/calibration/, then its figures.

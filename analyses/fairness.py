@@ -11,16 +11,20 @@ simultaneous bands and an equivalence test against ``parity_margin`` (``fairness
 
 What is hand-written and why:
 
-- Point estimates come from ``fairlearn.metrics.MetricFrame`` over scikit-learn's metric functions,
-  so they are the numbers a fairlearn user would get. ROC AUC takes the scores, so it has its own
-  MetricFrame with ``y_pred=score``.
+- Point estimates are the numbers a fairlearn ``MetricFrame`` user would get (overall, by group,
+  ``difference`` / ``ratio`` with ``method="between_groups"``), i.e. scikit-learn's metric
+  functions on each group; the tests check them against MetricFrame. They are computed here, by the
+  same code as the intervals with a row of ones as weights, because building MetricFrames cost
+  0.3 s a table, twice the whole table's budget (issue 20: at least 300x MetricFrame's own
+  bootstrap). ROC AUC values agree with scikit-learn's to about 1e-15 (summation order).
 - Intervals do not use MetricFrame's own bootstrap: it recomputes every metric on every group
-  from a resampled data frame per replicate (about 300x slower, see ``stats.py``) and cannot
-  resample clusters (identities). Here ONE set of B weight rows over all items
-  (``stats.bootstrap_weights``) serves every metric, group, difference, ratio and deviation test,
-  so differences are paired and clusters, when given, are resampled everywhere; the output's
-  ``unit`` says which unit was resampled. The unweighted case (a row of ones) is checked against
-  MetricFrame on every call.
+  from a resampled data frame per replicate (about 300x slower) and cannot resample clusters
+  (identities). Here ONE set of B weight rows over all items (``stats.bootstrap_counts``) serves
+  every metric, group, difference, ratio and deviation test, so differences are paired and
+  clusters, when given, are resampled everywhere; the output's ``unit`` says which unit was
+  resampled. Every group's confusion cells come from one matrix product and every group's ROC AUC
+  from one cumulative sum (:func:`_by_group`), so a table costs a few passes over the weights
+  whatever its number of groups.
 - Groups too small to say anything (``min_n``) are listed but get no numbers, and metrics that need
   both classes get none below ``min_per_class`` of either; the seed's "100-109 years: one image,
   accuracy 100%" is the case this guards against. Every statement names the groups it leaves
@@ -40,12 +44,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
-from functools import partial
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from .fairness_equivalence import SPREAD_NOTE, UNIT_CLUSTERS, UNIT_IMAGES, parity_tests
-from .stats import N_BOOT, bootstrap_p_two_sided, bootstrap_weights, holm, weighted_auroc
+from .stats import N_BOOT, bootstrap_counts, bootstrap_p_two_sided, bootstrap_weights, holm
 
 METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "f1")  # f1 with positive class 1
 NEEDS_BOTH_CLASSES = ("balanced_accuracy", "roc_auc", "f1")
@@ -87,46 +91,66 @@ def _interval(point: float, reps: np.ndarray) -> dict[str, float | None]:
     return {"estimate": _num(point), "ci_low": _num(lo), "ci_high": _num(hi)}
 
 
-def _weighted_metrics(y: np.ndarray, pred: np.ndarray, score: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
-    """Each metric for every row of weights ``w`` (B, n) -> arrays of shape (B,).
+def _grouped_auroc(y: np.ndarray, score: np.ndarray, codes: np.ndarray, k: int, w: np.ndarray) -> np.ndarray:
+    """ROC AUC of each of ``k`` groups (``codes`` 0..k-1, -1 = left out) for every row of ``w`` -> (R, k).
 
-    With a row of ones these are scikit-learn's accuracy_score, balanced_accuracy_score (mean of
-    the two recalls), f1_score (2TP / (2TP + FP + FN)) and roc_auc_score.
+    :func:`stats.weighted_auroc` on every group at once, in about three passes over ``w`` (it
+    took twelve): a positive's credit is the weight of its group's negatives scored below it plus
+    half of those tied with it, read from ONE cumulative sum of the negatives' weights ordered by
+    (group, score), at the positions where the positive would be inserted; groups' sums come from
+    a matrix product. Weights are whole counts, so every sum is exact and each value equals
+    ``weighted_auroc`` on that group's columns alone (tested). NaN where a group lacks a class.
     """
-    y, pred = y.astype(bool), pred.astype(bool)
-    tp, fp = w @ (y & pred).astype(float), w @ (~y & pred).astype(float)
-    fn, tn = w @ (y & ~pred).astype(float), w @ (~y & ~pred).astype(float)
+    inside = codes >= 0
+    rank = np.unique(score, return_inverse=True)[1].ravel()
+    key = codes.astype(np.int64) * (rank.max(initial=0) + 2) + rank  # orders by (group, score)
+    neg = np.flatnonzero(inside & (y == 0))
+    neg = neg[np.argsort(key[neg], kind="stable")]
+    pos = np.flatnonzero(inside & (y == 1))
+    nkey = key[neg]
+    C = np.empty((len(w), len(neg) + 1))  # C[:, r]: weight of the first r negatives in (group, score) order
+    C[:, 0] = 0
+    np.cumsum(np.take(w, neg, axis=1), axis=1, out=C[:, 1:])
+    lo, hi = np.searchsorted(nkey, key[pos], "left"), np.searchsorted(nkey, key[pos], "right")
+    below = np.take(C, lo, axis=1)
+    if np.any(hi != lo):  # ties between a positive and negatives: half credit
+        below = 0.5 * (below + np.take(C, hi, axis=1))
+    onehot = np.zeros((len(pos), k))
+    onehot[np.arange(len(pos)), codes[pos]] = 1.0
+    wpos = np.take(w, pos, axis=1)
+    group_key = np.arange(k, dtype=np.int64) * (rank.max(initial=0) + 2)
+    start = np.take(C, np.searchsorted(nkey, group_key, "left"), axis=1)  # negatives of earlier groups
+    n_neg = np.take(C, np.searchsorted(nkey, group_key + rank.max(initial=0) + 1, "right"), axis=1) - start
+    n_pos = wpos @ onehot
     with np.errstate(invalid="ignore", divide="ignore"):
+        return ((wpos * below) @ onehot - start * n_pos) / (n_pos * n_neg)
+
+
+def _by_group(y: np.ndarray, pred: np.ndarray, score: np.ndarray, codes: np.ndarray, k: int, w: np.ndarray,
+              point: bool = False) -> dict[str, np.ndarray]:
+    """Each metric of each of ``k`` groups (``codes`` 0..k-1, -1 = left out) for every row of weights
+    ``w`` (R, n) -> arrays (R, k).
+
+    One matrix product gives every group's weighted confusion cells, and one sort every group's
+    ROC AUC (:func:`_grouped_auroc`). With a row of ones these are scikit-learn's accuracy_score,
+    balanced_accuracy_score, f1_score (2TP / (2TP + FP + FN), NaN when 0/0) and roc_auc_score on
+    each group, which is what fairlearn's MetricFrame reports (tested against MetricFrame).
+    ``point=True`` gives balanced accuracy scikit-learn's value on a group holding one class (the
+    recall of the class present); replicates keep NaN there, so a replicate that drew no item of a
+    class is dropped from the interval rather than scored on one class.
+    """
+    inside = np.flatnonzero(codes >= 0)
+    onehot = np.zeros((len(codes), 4 * k))
+    onehot[inside, 4 * codes[inside] + 2 * y[inside] + pred[inside]] = 1.0  # cells tn, fp, fn, tp per group
+    c = (w @ onehot).reshape(len(w), k, 4)
+    tn, fp, fn, tp = c[..., 0], c[..., 1], c[..., 2], c[..., 3]
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # nanmean of a group with neither class: NaN
+        tpr, tnr = tp / (tp + fn), tn / (tn + fp)
         return {"accuracy": (tp + tn) / (tp + fp + fn + tn),
-                "balanced_accuracy": (tp / (tp + fn) + tn / (tn + fp)) / 2,
-                "roc_auc": weighted_auroc(y, score, w),
+                "balanced_accuracy": np.nanmean(np.stack([tpr, tnr]), 0) if point else (tpr + tnr) / 2,
+                "roc_auc": _grouped_auroc(y, score, codes, k, w),
                 "f1": 2 * tp / (2 * tp + fp + fn)}
-
-
-def _auc_or_nan(y_true, score) -> float:
-    """roc_auc_score, or NaN for a one-class group (scikit-learn raises there)."""
-    from sklearn.metrics import roc_auc_score
-    return float(roc_auc_score(y_true, score)) if len(np.unique(y_true)) == 2 else np.nan
-
-
-def _frames(y, pred, score, labels):
-    """(MetricFrame on hard predictions, MetricFrame on scores for roc_auc)."""
-    from fairlearn.metrics import MetricFrame
-    from sklearn import config_context
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
-    hard = {"accuracy": accuracy_score, "balanced_accuracy": balanced_accuracy_score,
-            "f1": partial(f1_score, pos_label=1, zero_division=np.nan)}
-    # inputs were checked in _as_arrays; skipping sklearn's per-call checks halves the time with many groups
-    with warnings.catch_warnings(), config_context(assume_finite=True, skip_parameter_validation=True):
-        warnings.simplefilter("ignore")  # one-class groups: sklearn warns, we report None with a reason
-        return (MetricFrame(metrics=hard, y_true=y, y_pred=pred, sensitive_features=labels),
-                MetricFrame(metrics={"roc_auc": _auc_or_nan}, y_true=y, y_pred=score, sensitive_features=labels))
-
-
-def _mf_value(frames, metric: str, what: str, **kw):
-    mf = frames[1] if metric == "roc_auc" else frames[0]
-    out = getattr(mf, what)(**kw) if kw else getattr(mf, what)
-    return out[metric]
 
 
 def _undefined_reason(n_pos: int, n_neg: int, metric: str, cfg: FairnessConfig) -> str | None:
@@ -135,23 +159,14 @@ def _undefined_reason(n_pos: int, n_neg: int, metric: str, cfg: FairnessConfig) 
     return None
 
 
-def _check_same(mf_value: float, vec_value: float, where: str) -> None:
-    if not np.isclose(mf_value, vec_value, rtol=0, atol=1e-9, equal_nan=True):
-        raise RuntimeError(f"{where}: MetricFrame gives {mf_value}, the bootstrap code {vec_value}; they must agree")
-
-
-def _metric_block(y, pred, score, w, mf_point: dict, cfg: FairnessConfig, where: str):
-    """Counts, metric dicts and the (B,) replicates of one set of items (overall or one group)."""
-    n_pos, n = int(y.sum()), len(y)
-    vec_point = _weighted_metrics(y, pred, score, np.ones((1, n)))
-    reps = _weighted_metrics(y, pred, score, w)
+def _metric_block(n: int, n_pos: int, point: dict, reps: dict, cfg: FairnessConfig):
+    """Counts, metric dicts and the kept (B,) replicates of one set of items (overall or one group)."""
     out = {"n": n, "n_pos": n_pos, "n_neg": n - n_pos}
     reasons, kept = {}, {}
     for m in METRICS:
         why = _undefined_reason(n_pos, n - n_pos, m, cfg)
         if why is None:
-            _check_same(mf_point[m], vec_point[m][0], f"{where} {m}")
-            out[m], kept[m] = _interval(mf_point[m], reps[m]), reps[m]
+            out[m], kept[m] = _interval(point[m], reps[m]), reps[m]
         else:
             out[m], reasons[m] = None, why
     out["reasons"] = reasons
@@ -223,11 +238,20 @@ def group_table(y_true, y_pred, score, attributes: dict, config: FairnessConfig 
         raise ValueError(f"clusters has {len(clusters)} ids for {n} items")
     # ONE (B, n) set of weights for everything below: each group uses its own columns of it, so
     # every difference, ratio and deviation between groups is paired.
-    w = bootstrap_weights(n, cfg.n_boot, np.random.default_rng(cfg.seed),
-                          None if clusters is None else np.asarray(clusters))
-    overall_frames = _frames(y, pred, score, np.zeros(n, dtype=int))  # one group: everyone
-    overall_point = {m: _mf_value(overall_frames, m, "overall") for m in METRICS}
-    overall, _ = _metric_block(y, pred, score, w, overall_point, cfg, "overall")
+    w = bootstrap_counts(n, cfg.n_boot, np.random.default_rng(cfg.seed),
+                         None if clusters is None else np.asarray(clusters))
+    with threadpool_limits(1):  # small matrix products: a second BLAS thread costs more than it saves (issue 20)
+        return _table(y, pred, score, attributes, cfg, clusters, w)
+
+
+def _table(y, pred, score, attributes: dict, cfg: FairnessConfig, clusters, w: np.ndarray) -> dict:
+    """:func:`group_table` from given bootstrap weights ``w`` (B, n); the bench passes
+    ``stats.bootstrap_weights`` here to show the tables equal the ones before issue 20 exactly."""
+    n, ones = len(y), np.ones((1, len(y)))
+    everyone = np.zeros(n, dtype=int)
+    point, reps = _by_group(y, pred, score, everyone, 1, ones, point=True), _by_group(y, pred, score, everyone, 1, w)
+    overall, _ = _metric_block(n, int(y.sum()), {m: float(point[m][0, 0]) for m in METRICS},
+                               {m: reps[m][:, 0] for m in METRICS}, cfg)
 
     groups, attrs, eligible_labels, too_small = [], {}, {}, {}
     for attr, raw in attributes.items():
@@ -237,26 +261,26 @@ def group_table(y_true, y_pred, score, attributes: dict, config: FairnessConfig 
         keep = lab.notna().to_numpy()
         lab = lab[keep].astype(str).to_numpy()
         idx_all = np.flatnonzero(keep)
-        frames = _frames(y[keep], pred[keep], score[keep], lab)
-        # MetricFrame costs ~0.1 s per 1,000 items, so the frame over a set of groups is built once
-        cache = {tuple(sorted(set(lab))): frames}
+        names = sorted(set(lab))
+        codes = np.full(n, -1)
+        codes[idx_all] = np.searchsorted(names, lab)
+        point = _by_group(y, pred, score, codes, len(names), ones, point=True)
+        reps = _by_group(y, pred, score, codes, len(names), w)
         a = {"eligible_groups": [], "excluded_groups": [], "_reps": {}, "_point": {}}
-        for g in sorted(set(lab)):
-            idx = idx_all[lab == g]
-            point = {m: float(_mf_value(frames, m, "by_group")[g]) for m in METRICS}
-            a["_point"][g] = point
-            n_pos = int(y[idx].sum())
-            row = {"attribute": attr, "group": g, "n": len(idx), "n_pos": n_pos, "n_neg": len(idx) - n_pos}
-            if len(idx) < cfg.min_n:
-                why = f"n={len(idx)} < min_n={cfg.min_n}: too few test items to report"
+        for j, g in enumerate(names):
+            a["_point"][g] = {m: float(point[m][0, j]) for m in METRICS}
+            n_g, n_pos = int(np.sum(codes == j)), int(y[codes == j].sum())
+            row = {"attribute": attr, "group": g, "n": n_g, "n_pos": n_pos, "n_neg": n_g - n_pos}
+            if n_g < cfg.min_n:
+                why = f"n={n_g} < min_n={cfg.min_n}: too few test items to report"
                 row.update(too_small=True, reason=why, **{m: None for m in METRICS},
                            reasons={m: why for m in METRICS})
                 a["excluded_groups"].append(g)
             else:
-                block, reps = _metric_block(y[idx], pred[idx], score[idx], w[:, idx], point, cfg, f"{attr}={g}")
+                block, kept = _metric_block(n_g, n_pos, a["_point"][g], {m: reps[m][:, j] for m in METRICS}, cfg)
                 row.update(too_small=False, reason=None, **{m: block[m] for m in METRICS}, reasons=block["reasons"])
                 a["eligible_groups"].append(g)
-                a["_reps"][g] = reps
+                a["_reps"][g] = kept
             groups.append(row)
 
         a["worst"], a["difference"], a["ratio"], a["spread_stats"], a["spread_stats_all_groups"] = {}, {}, {}, {}, {}
@@ -273,15 +297,13 @@ def group_table(y_true, y_pred, score, attributes: dict, config: FairnessConfig 
             if len(ok) < 2:
                 a["difference"][m] = a["ratio"][m] = None
                 continue
-            if tuple(ok) not in cache:
-                sub = np.isin(lab, ok)
-                cache[tuple(ok)] = _frames(y[keep][sub], pred[keep][sub], score[keep][sub], lab[sub])
-            sub_frames = cache[tuple(ok)]
-            reps = np.stack([a["_reps"][g][m] for g in ok])  # (groups, B); NaN if a group vanished
+            # MetricFrame's difference / ratio with method="between_groups": max - min and min / max
+            pts = np.array([a["_point"][g][m] for g in ok])
+            reps_m = np.stack([a["_reps"][g][m] for g in ok])  # (groups, B); NaN if a group vanished
             with np.errstate(invalid="ignore", divide="ignore"):
-                hi, lo = reps.max(0), reps.min(0)
-                a["difference"][m] = _interval(_mf_value(sub_frames, m, "difference", method="between_groups"), hi - lo)
-                a["ratio"][m] = _interval(_mf_value(sub_frames, m, "ratio", method="between_groups"), lo / hi)
+                hi, lo = reps_m.max(0), reps_m.min(0)
+                a["difference"][m] = _interval(pts.max() - pts.min(), hi - lo)
+                a["ratio"][m] = _interval(pts.min() / pts.max(), lo / hi)
         elig = np.full(n, None, dtype=object)  # the labels the verdict reads: eligible groups only
         inside = np.isin(lab, a["eligible_groups"])
         elig[idx_all[inside]] = lab[inside]

@@ -5,6 +5,7 @@ verdict's error rates measured by simulation (equal groups, a planted gap, group
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -12,11 +13,11 @@ from fairlearn.metrics import MetricFrame
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, f1_score, precision_recall_fscore_support,
                              recall_score, roc_auc_score)
 
-from artifactual.analyses.fairness import (METRICS, FairnessConfig, _weighted_metrics, group_table,
+from artifactual.analyses.fairness import (METRICS, FairnessConfig, _by_group, _table, group_table,
                                            per_class_table)
 from artifactual.analyses.fairness_equivalence import (UNIT_CLUSTERS, UNIT_IMAGES, attribute_deviations,
                                                        parity_tests, tost_p)
-from artifactual.analyses.stats import bootstrap_weights, holm
+from artifactual.analyses.stats import bootstrap_counts, bootstrap_weights, holm, weighted_auroc
 
 SKLEARN = {"accuracy": lambda y, p, s: accuracy_score(y, p),
            "balanced_accuracy": lambda y, p, s: balanced_accuracy_score(y, p),
@@ -73,15 +74,61 @@ def test_every_group_metric_equals_sklearn_on_boolean_masks(table):
         assert t["overall"][m]["estimate"] == pytest.approx(SKLEARN[m](y, pred, score), abs=1e-12)
 
 
-def test_bootstrap_replicates_equal_sklearn_with_sample_weight():
+def test_bootstrap_replicates_equal_sklearn_with_sample_weight_in_every_group():
+    """The one-pass-per-table code (one matrix product for the cells, one cumulative sum for ROC AUC)
+    gives each group what scikit-learn gives that group's items with the replicate's weights, with
+    tied scores across classes, items left out (code -1), and a group that has one class only."""
     y, pred, score, _ = _data({"a": 300}, {"a": 0.8}, seed=3)
-    w = np.random.default_rng(0).multinomial(300, np.full(300, 1 / 300), size=3).astype(float)
-    got = _weighted_metrics(y, pred, score, w)
-    for b in range(3):
-        assert got["accuracy"][b] == pytest.approx(accuracy_score(y, pred, sample_weight=w[b]))
-        assert got["balanced_accuracy"][b] == pytest.approx(balanced_accuracy_score(y, pred, sample_weight=w[b]))
-        assert got["f1"][b] == pytest.approx(f1_score(y, pred, sample_weight=w[b]))
-        assert got["roc_auc"][b] == pytest.approx(roc_auc_score(y, score, sample_weight=w[b]))
+    score = np.round(score, 1)  # many ties, also between classes
+    codes = np.arange(300) % 4 - 1  # groups 0, 1, 2 and items left out
+    y[codes == 2] = 1  # group 2: positives only
+    w = bootstrap_counts(300, 4, np.random.default_rng(0))
+    got = _by_group(y, pred, score, codes, 3, w)
+    for j in range(3):
+        m = codes == j
+        for b in range(4):
+            sw = w[b, m]
+            assert got["accuracy"][b, j] == pytest.approx(accuracy_score(y[m], pred[m], sample_weight=sw), abs=1e-12)
+            assert got["f1"][b, j] == pytest.approx(f1_score(y[m], pred[m], sample_weight=sw), abs=1e-12)
+            assert got["roc_auc"][b, j] == weighted_auroc(y[m], score[m], w[b:b + 1, m])[0] or j == 2
+            if j < 2:
+                assert got["balanced_accuracy"][b, j] == pytest.approx(
+                    balanced_accuracy_score(y[m], pred[m], sample_weight=sw), abs=1e-12)
+                assert got["roc_auc"][b, j] == pytest.approx(roc_auc_score(y[m], score[m], sample_weight=sw), abs=1e-12)
+        assert (j < 2) != np.isnan(got["roc_auc"][:, j]).all()
+    # points: balanced accuracy of a one-class group is scikit-learn's (the recall of the class present)
+    point = _by_group(y, pred, score, codes, 3, np.ones((1, 300)), point=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert point["balanced_accuracy"][0, 2] == pytest.approx(balanced_accuracy_score(y[codes == 2], pred[codes == 2]))
+
+
+def test_tables_from_the_old_weights_are_the_old_tables():
+    """Issue 20 changed how the weights are drawn, not what is done with them: fed the multinomial
+    weights the code used before, the table's intervals are the ones MetricFrame-era code gave,
+    which were checked against per-group loops; here: against a loop over groups' own columns."""
+    y, pred, score, g = _data({"a": 200, "b": 300, "c": 250}, {"a": 0.7, "b": 0.8, "c": 0.9}, seed=5)
+    w = bootstrap_weights(len(y), 300, np.random.default_rng(0))
+    t = _table(y, pred, score, {"g": g}, FairnessConfig(n_boot=300), None, w)
+    for row in t["groups"]:
+        m = g == row["group"]
+        reps = weighted_auroc(y[m], score[m], w[:, m])
+        lo, hi = np.percentile(reps, [2.5, 97.5])
+        assert (row["roc_auc"]["ci_low"], row["roc_auc"]["ci_high"]) == (lo, hi)
+
+
+def test_fast_bootstrap_counts_are_multinomial_and_constant_within_clusters():
+    """Index draws + bincount have the multinomial(n, 1/n) moments: mean 1, variance 1 - 1/n, and
+    covariance -1/n between two items; with clusters, every item of a cluster gets its count."""
+    n, b = 20, 20000
+    w = bootstrap_counts(n, b, np.random.default_rng(0))
+    assert w.shape == (b, n) and (w.sum(1) == n).all()
+    assert abs(w.mean() - 1) < 0.01 and abs(w.var(0).mean() - (1 - 1 / n)) < 0.02
+    assert abs(np.cov(w[:, 0], w[:, 1])[0, 1] + 1 / n) < 0.02
+    ids = np.repeat(np.arange(10), np.arange(1, 11))
+    wc = bootstrap_counts(len(ids), 50, np.random.default_rng(1), ids)
+    assert all((wc[:, ids == i] == wc[:, [np.flatnonzero(ids == i)[0]]]).all() for i in range(10))
+    assert (wc[:, np.unique(ids, return_index=True)[1]].sum(1) == 10).all()
 
 
 def test_accuracy_interval_covers_the_true_rate():
@@ -366,15 +413,8 @@ def test_a_detectable_difference_inside_the_margin_is_said():
 
 
 # Simulations: each run is a fresh data set and a fresh bootstrap, through parity_tests (the code
-# group_table's verdict runs; group_table itself adds ~0.5 s of MetricFrame per table).
+# group_table's verdict runs; group_table itself adds its intervals).
 SIM = FairnessConfig(n_boot=400)
-
-
-def _weights(n: int, n_boot: int, rng) -> np.ndarray:
-    """Multinomial(n, 1/n) counts per row, the distribution stats.bootstrap_weights draws, by counting
-    n uniform draws: about 8x faster at 10,000 items, which keeps these simulations to seconds."""
-    idx = rng.integers(0, n, (n_boot, n)) + (np.arange(n_boot) * n)[:, None]
-    return np.bincount(idx.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
 
 
 def _verdicts(per_group: int, accuracy: list[float], runs: int, seed: int) -> dict[str, int]:
@@ -384,7 +424,7 @@ def _verdicts(per_group: int, accuracy: list[float], runs: int, seed: int) -> di
         g = np.repeat(np.arange(len(accuracy)), per_group)
         y = rng.integers(0, 2, len(g))
         pred = np.where(rng.random(len(g)) < np.take(accuracy, g), y, 1 - y)
-        a = parity_tests(y, pred, {"g": g.astype(str).astype(object)}, _weights(len(g), SIM.n_boot, rng),
+        a = parity_tests(y, pred, {"g": g.astype(str).astype(object)}, bootstrap_counts(len(g), SIM.n_boot, rng),
                          SIM)["attributes"]["g"]
         out[a["parity"]] += 1
     return out
