@@ -42,6 +42,9 @@ from tqdm.auto import tqdm
 ENGINES = ("loky", "dask")
 #: below this many items run_parallel runs in this process: starting workers costs more than it saves
 MIN_PARALLEL_ITEMS = 64
+#: run_parallel sends each worker about this many chunks of items: few enough that dispatch costs
+#: nothing beside the work, enough that a slow chunk at the end leaves the other workers little idle
+CHUNKS_PER_WORKER = 8
 
 _ACTIVE: contextvars.ContextVar[str | None] = contextvars.ContextVar("artifactual_engine", default=None)
 _WORKER_READY = False
@@ -214,13 +217,17 @@ class _Call:
         self.settings = replace(_SETTINGS.get(), progress=False)
 
     def __call__(self, index: int, item: Any) -> Any:
+        return self.many(index, [item])[0]
+
+    def many(self, start: int, items: list[Any]) -> list[Any]:
+        """``fn`` on each of ``items`` (numbered from ``start``), set up once for the whole chunk."""
         worker_init()
         if os.getpid() != self.parent:
             _watch_parent(self.parent)
         elif threading.get_ident() == self.thread:
-            return self._run(index, item)
+            return [self._run(start + i, x) for i, x in enumerate(items)]
         with use_settings(self.settings.workers, self.settings.progress):
-            return self._run(index, item)
+            return [self._run(start + i, x) for i, x in enumerate(items)]
 
     def _run(self, index: int, item: Any) -> Any:
         try:
@@ -276,8 +283,16 @@ def run_parallel(
         return [call(i, x) for i, x in tqdm(enumerate(items), **bar)]
     from joblib import delayed
 
-    with _parallel(workers, "generator") as parallel:
-        return list(tqdm(parallel(delayed(call)(i, x) for i, x in enumerate(items)), **bar))
+    # Items travel in chunks, CHUNKS_PER_WORKER per worker: one task per image cost a dispatch, a
+    # pickle each way and a result callback in the parent for every 0.5 ms decode, and two workers
+    # decoded 5,000 LFW images only 1.3-1.5x as fast as one (issue 20).
+    size = max(1, -(-len(items) // (workers * CHUNKS_PER_WORKER)))
+    out: list[Any] = []
+    with _parallel(workers, "generator", 1) as parallel, tqdm(**bar) as pbar:
+        for part in parallel(delayed(call.many)(i, items[i:i + size]) for i in range(0, len(items), size)):
+            out.extend(part)
+            pbar.update(len(part))
+    return out
 
 
 def map_units(fn: Callable[[Any], Any], units: Iterable[Any], *, workers: int | None = None,
