@@ -8,6 +8,7 @@ cluster) the units run side by side through the one executor, ``replication/para
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -93,15 +94,17 @@ def headline_one(name: str, cfg: HeadlineConfig, seed: int, d: AuditData) -> dic
 
 
 # Units run side by side start longest first, so the workers finish together. Order from the
-# real-data seed-000 run (seconds, beside the other worker): headline CNN ~200, within-source null 28, dose-response
-# 22, source predictability 22, face removed/only 15, harmonisation 15, blur 13, properties 12,
-# identity leakage 8; the rest take under 6 s.
+# real-data seed-000 run (CPU seconds, issue 20): headline CNN 135, decomposition harmonised 66, headline
+# pixel_logreg 72, identity leakage 17, source predictability 12, dose-response 10, face removed (dilated) 10,
+# label learnable 10, face removed/only 7, harmonisation 6; the rest take under 6 s. The within-source part
+# (not applicable to seed 000) is among the longest where it applies (seed 002's gender-sources audit).
 _LONGEST_FIRST = ("headline:knabenhans_cnn", "decomposition:within_source", "decomposition:harmonised",
-                  "check:dose_response", "headline:pixel_logreg",
-                  "check:source_predictability", "check:face_removed_face_only", "check:harmonisation",
-                  "check:blur_ablation", "check:label_learnable", "check:within_source_random_labels",
-                  "check:image_properties", "check:identity_leakage", "check:face_removed_dilated",
-                  "check:capture_properties", "decomposition:capture_swap", "decomposition:controlled_confounding")
+                  "headline:pixel_logreg", "check:identity_leakage", "check:source_predictability",
+                  "check:dose_response", "check:face_removed_dilated", "check:label_learnable",
+                  "check:face_removed_face_only", "check:harmonisation", "check:blur_ablation",
+                  "check:capture_properties", "check:leave_one_source_out", "check:image_properties",
+                  "check:within_source_random_labels", "decomposition:capture_swap",
+                  "decomposition:controlled_confounding")
 PARALLEL_MIN_IMAGES = 1000  # below this, starting worker processes costs more than it saves
 
 
@@ -128,6 +131,19 @@ def compute_unit(unit: str, d: AuditData, audit: AuditConfig, headline: Headline
         return {"unit": unit, "rows": [failed.as_dict()], "traceback": traceback.format_exc(limit=5)}
 
 
+def passive_openmp() -> None:
+    """Let idle OpenMP threads sleep instead of spin (``OMP_WAIT_POLICY=PASSIVE``, unless the user set a policy),
+    for worker processes started from now on (libgomp reads it once, when torch loads).
+
+    Two units side by side on two cores leave torch's two OpenMP threads (and MKL's) waiting for a core
+    between parallel regions; spinning there burned the other unit's CPU. Measured on the real seed-000
+    data beside other jobs (issue 20): the CNN headline took 290 CPU seconds in a worker, 135 with passive
+    waiting, and its record is identical bit for bit (the wait policy changes when a thread runs, not what
+    it computes; the thread count stays, since one thread instead of two changes the CNN's sums).
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def run_units(units: list[str], d: AuditData, audit: AuditConfig, headline: HeadlineConfig, rd: RunDir) -> None:
     """Compute ``units`` and append each record to the run folder as soon as it is finished.
 
@@ -142,7 +158,9 @@ def run_units(units: list[str], d: AuditData, audit: AuditConfig, headline: Head
     todo = sorted(units, key=lambda u: _LONGEST_FIRST.index(u) if u in _LONGEST_FIRST else len(_LONGEST_FIRST))
     side_by_side = len(todo) > 1 and (active_engine() == "dask" or (workers > 1 and d.n >= PARALLEL_MIN_IMAGES))
     if side_by_side:
-        # BLAS runs on one thread (pixel_logreg.one_blas_thread); torch keeps its default of every core.
+        # BLAS runs on one thread (pixel_logreg.one_blas_thread); torch keeps its default of every core,
+        # its idle threads sleeping (passive_openmp)
+        passive_openmp()
         try:
             for unit, record in map_units(partial(compute_unit, d=d, audit=audit, headline=headline), todo,
                                           workers=workers):

@@ -216,6 +216,39 @@ def fold_metrics(y: np.ndarray, runs: list[tuple[np.ndarray, np.ndarray]]) -> di
     return {k: np.array(v) for k, v in out.items()}
 
 
+class _OnFeatures:
+    """A model fitted and scored on rows of features its family's ``prepare`` already made (see :func:`prepared`)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def fit(self, F: np.ndarray, y: np.ndarray) -> "_OnFeatures":
+        self.model.fit(F, y, prepared=True)
+        return self
+
+    def predict_score(self, F: np.ndarray) -> np.ndarray:
+        return self.model.predict_score(F, prepared=True)
+
+    def trainable_params(self) -> int:
+        return int(self.model.trainable_params())
+
+
+def prepared(X: np.ndarray, make_model: Callable[[], Any]) -> tuple[np.ndarray, Callable[[], Any]]:
+    """``X`` through the model family's per-image feature step once, and a factory of models that take its
+    rows; unchanged for a family without one (``prepare``). The step is label-free and per image, so every
+    fold's fit sees exactly the features it computed for itself before (pixel_logreg: bit for bit, tested).
+
+    >>> from artifactual.replication.models.pixel_logreg import PixelLogReg, PixelLogRegConfig
+    >>> F, make = prepared(np.zeros((3, 16, 16), np.uint8), lambda: PixelLogReg(PixelLogRegConfig(side=8)))
+    >>> F.shape, make().trainable_params()
+    ((3, 64), 65)
+    """
+    proto = make_model()
+    if not callable(getattr(proto, "prepare", None)):
+        return X, make_model
+    return proto.prepare(X), lambda: _OnFeatures(make_model())
+
+
 def refit_null_draws(X: np.ndarray, y: np.ndarray, groups: np.ndarray, make_model: Callable[[], Any], folds: int,
                      draws: int, seed: int) -> dict[str, np.ndarray]:
     """Mean fold AUROC and AP of ``draws`` whole cross-validations refitted under identity-label permutations."""
@@ -248,6 +281,7 @@ def headline_model(name: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray, 
     make_model = make_model or (lambda: MODELS.get(name)(seed=seed))
     y = np.asarray(y).astype(int)
     if protocol == "cv":
+        X, make_model = prepared(X, make_model)  # 125 fits on the same images: their features once
         runs = repeated_cv_scores(X, y, groups, make_model, folds, repeats, seed)
         per_fold = fold_metrics(y, runs)
         null = refit_null_draws(X, y, groups, make_model, folds, interval_draws, seed)

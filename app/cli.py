@@ -12,6 +12,7 @@ themselves live in :mod:`artifactual.app.commands`.
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import sys
@@ -86,6 +87,8 @@ def _user_error(exc: BaseException) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     entry_point, argv = argv is None, list(sys.argv[1:] if argv is None else argv)
+    if entry_point:  # before torch loads anywhere: idle OpenMP threads sleep (analyses.audit.passive_openmp)
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     with _Signals(restore=not entry_point) as signals:
         try:
             from artifactual.app.commands import run

@@ -74,14 +74,27 @@ class PixelLogReg:
         self.seed = seed
         self.pipe = make_pipeline(StandardScaler(), LogisticRegression(C=self.config.C, max_iter=self.config.max_iter))
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "PixelLogReg":
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        """The per-image, label-free feature step (:func:`pixels_to_features`). Rows of ``prepare(X)`` equal
+        ``prepare`` of those rows, bit for bit, so cross-validation computes it once for every fold's fit
+        (``fit(..., prepared=True)``) instead of once per fit (9% of the headline's time, issue 20).
+
+        >>> X = np.random.default_rng(0).integers(0, 255, (6, 64, 64)).astype(np.uint8)
+        >>> m = PixelLogReg()
+        >>> bool((m.prepare(X)[2:5] == m.prepare(X[2:5])).all())
+        True
+        """
+        return pixels_to_features(X, self.config.side)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, prepared: bool = False) -> "PixelLogReg":
+        """Fit on images, or on rows of :meth:`prepare`'s features with ``prepared=True``."""
         with one_blas_thread():
-            self.pipe.fit(pixels_to_features(X, self.config.side), np.asarray(y).astype(int))
+            self.pipe.fit(X if prepared else self.prepare(X), np.asarray(y).astype(int))
         return self
 
-    def predict_score(self, X: np.ndarray) -> np.ndarray:
+    def predict_score(self, X: np.ndarray, prepared: bool = False) -> np.ndarray:
         with one_blas_thread():
-            return self.pipe.predict_proba(pixels_to_features(X, self.config.side))[:, 1]
+            return self.pipe.predict_proba(X if prepared else self.prepare(X))[:, 1]
 
     def trainable_params(self) -> int:
         return self.config.side ** 2 + 1
