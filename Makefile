@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# The suite runs on one pytest process per core (pytest-xdist), idle ones stealing queued tests;
+# `make test PYTEST_ARGS=` runs it in one process.
+PYTEST_ARGS ?= -n auto --dist worksteal
 
 .PHONY: run test test-slow bench calibrate paper install clean
 
@@ -20,10 +23,10 @@ run: $(STAMP)
 	$(VENV)/bin/artifactual run --out results
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
-	ARTIFACTUAL_SLOW=1 $(PY) -m pytest -q
+	ARTIFACTUAL_SLOW=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # The tools `make bench` compares with (CleanVision, fairlearn) live in the optional `bench` extra.
 $(VENV)/.bench-stamp: $(STAMP)
