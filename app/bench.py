@@ -229,7 +229,8 @@ def decode_passes(cache: Path) -> list[dict[str, Any]]:
         for listing in sorted((cache / kind).rglob("checksums.json")):
             folder = listing.parent
             if kind == "inspect":
-                n = len(json.loads((folder / "results.json").read_text())["results"])
+                data = json.loads((folder / "results.json").read_text())  # the cached list of per-file results
+                n = len(data["results"] if isinstance(data, dict) else data)
             else:
                 import pandas as pd
 
@@ -273,7 +274,10 @@ def bench_full_audit(data_root: str | None) -> dict[str, Any]:
                 res[f"{phase}_error"] = run["tail"]
                 break
             if phase == "cold":
-                res["decode_passes"] = decode_passes(Path(cache))
+                try:
+                    res["decode_passes"] = decode_passes(Path(cache))
+                except (OSError, ValueError, KeyError, TypeError) as exc:  # a description: never lose the timing
+                    res["decode_passes_error"] = f"{type(exc).__name__}: {exc}"
                 summary = Path(out_dir) / "summary.json"
                 res["unit_seconds"] = json.loads(summary.read_text()).get("seconds", {}) if summary.is_file() else {}
     finally:
