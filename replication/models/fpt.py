@@ -22,7 +22,6 @@ swept); the learning curves are kept (seed 000's Figure 4).
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 import warnings
@@ -75,16 +74,34 @@ def gpt2_body(pretrained: bool, seed: int) -> tuple[Any, int, str, bool]:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     _quiet_transformers()
+    loaded = False
     if pretrained:
         try:
             model = transformers.GPT2Model.from_pretrained("gpt2", local_files_only=True)
-            return model, int(model.config.n_embd), "last", True
+            loaded = True
         except (OSError, ValueError) as exc:
             warnings.warn(f"GPT-2 weights are not in the local Hugging Face cache ({exc.__class__.__name__}); "
                           "using RANDOM weights: this is the frozen-random control, not the pretrained model")
-    torch.manual_seed(seed)
-    model = transformers.GPT2Model(transformers.GPT2Config())
-    return model, int(model.config.n_embd), "last", False
+    if not loaded:
+        torch.manual_seed(seed)
+        model = transformers.GPT2Model(transformers.GPT2Config())
+    # Training keeps each block's input only and recomputes the block in the backward pass: GPT-2 small's
+    # saved activations for one batch of 32 (64 tokens) are about 2 GiB otherwise, the study's largest
+    # allocation. Same operations on the same values, dropout replayed from the saved random state
+    # (non-reentrant torch.utils.checkpoint). transformers also drops its key/value cache in checkpointed
+    # training; at the study's 64 tokens losses, gradients and weights are bitwise those of before (tests:
+    # test_gpt2_checkpointed_training_is_bitwise_the_same), at a few tokens the cache alone moves the last
+    # bits. Only in training mode; evaluation and prediction run as before.
+    # No key/value cache: nothing is generated, and the cache held every layer's keys and values for the
+    # whole batch until the forward pass returned (about 0.8 GiB when the study scores 180 test images in
+    # one batch); the scores are bitwise the same without it at the study's 64 tokens.
+    model.config.use_cache = False
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x's name
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+    return model, int(model.config.n_embd), "last", loaded
 
 
 @dataclass(frozen=True)
@@ -103,33 +120,69 @@ class FPTConfig:
     threads: int = 0
 
 
-def build_fpt(cfg: FPTConfig, seed: int = 0):
-    """The FPT network and whether the body's pretrained weights were really loaded."""
+def _fpt_net_class():
+    """The FPT network's class, defined once (torch is imported lazily).
+
+    Its ``__init__`` takes the body as an argument: a class defined inside :func:`build_fpt` and closing
+    over the body kept every body ever built alive (a class sits in a reference cycle, so only the
+    cyclic garbage collector frees it and what its methods close over: 0.1 GB per MiniLM, 0.5 GB per
+    GPT-2-shaped body; the study builds dozens).
+    """
+    global _FPT_NET
+    if _FPT_NET is not None:
+        return _FPT_NET
     import torch
     import torch.nn as nn
 
+    class FPTNet(nn.Module):
+        def __init__(self, body, width: int, pooling: str, patch: int, n_tokens: int, seed: int) -> None:
+            super().__init__()
+            torch.manual_seed(seed)
+            self.input = nn.Linear(patch * patch, width)
+            self.body = body
+            self.output = nn.Linear(width, 2)
+            self.pooling, self.patch, self.n_tokens = pooling, patch, n_tokens
+
+        def forward(self, x):  # x: (B, 1, side, side) in [0, 1]
+            b = x.shape[0]
+            p = self.patch
+            tokens = x.unfold(2, p, p).unfold(3, p, p).reshape(b, self.n_tokens, p * p)  # (B, tokens, p*p)
+            h = self.body(inputs_embeds=self.input(tokens)).last_hidden_state  # (B, tokens, width)
+            pooled = h.mean(1) if self.pooling == "mean" else h[:, -1]
+            return self.output(pooled)
+
+    _FPT_NET = FPTNet
+    return FPTNet
+
+
+_FPT_NET = None
+
+
+def build_fpt(cfg: FPTConfig, seed: int = 0):
+    """The FPT network and whether the body's pretrained weights were really loaded."""
     body, width, pooling, loaded = BODIES.get(cfg.body)(cfg.pretrained, seed)
     for name, p in body.named_parameters():
         p.requires_grad = any(k in name for k in TRAINABLE_IN_BODY)
     n_tokens = (cfg.side // cfg.patch) ** 2
+    return _fpt_net_class()(body, width, pooling, cfg.patch, n_tokens, seed), loaded
 
-    class FPTNet(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            torch.manual_seed(seed)
-            self.input = nn.Linear(cfg.patch * cfg.patch, width)
-            self.body = body
-            self.output = nn.Linear(width, 2)
 
-        def forward(self, x):  # x: (B, 1, side, side) in [0, 1]
-            b = x.shape[0]
-            p = cfg.patch
-            tokens = x.unfold(2, p, p).unfold(3, p, p).reshape(b, n_tokens, p * p)  # (B, tokens, p*p)
-            h = self.body(inputs_embeds=self.input(tokens)).last_hidden_state  # (B, tokens, width)
-            pooled = h.mean(1) if pooling == "mean" else h[:, -1]
-            return self.output(pooled)
+def trainable_state(net) -> dict[str, Any]:
+    """A detached CPU copy of the parameters training can change (``requires_grad``): what early stopping
+    keeps of the best epoch.
 
-    return FPTNet(), loaded
+    The frozen body (0.1 GB for MiniLM, 0.5 GB for GPT-2 small) never changes: not in the optimiser,
+    no gradient, and the bodies have no running statistics, so a copy of the whole state dict per
+    improvement held the body two or three times over for nothing. Restore with
+    ``net.load_state_dict(state, strict=False)``.
+
+    >>> import torch.nn as nn
+    >>> net = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    >>> net[0].weight.requires_grad = False
+    >>> sorted(trainable_state(net))
+    ['0.bias', '1.bias', '1.weight']
+    """
+    return {n: p.detach().to("cpu", copy=True) for n, p in net.named_parameters() if p.requires_grad}
 
 
 def trainable_parameter_names(net) -> list[str]:
@@ -204,6 +257,7 @@ class FPT:
             self.sweep.append({"lr": lr, "best_val_loss": val_loss, "epochs_run": len(history)})
             if best is None or val_loss < best[0]:
                 best = (val_loss, net, loaded, history, lr)
+            del net  # the candidate's body is freed as soon as it is not the best (at most two are held)
         self.train_seconds = time.perf_counter() - t0
         _, self.net, self.pretrained_loaded, self.history, self.best_lr = best
         return self
@@ -218,7 +272,7 @@ class FPT:
         opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr,
                                 weight_decay=cfg.weight_decay)
         loss_fn = torch.nn.CrossEntropyLoss()
-        best_state, best_loss, bad, history = copy.deepcopy(net.state_dict()), float("inf"), 0, []
+        best_state, best_loss, bad, history = trainable_state(net), float("inf"), 0, []
         for epoch in range(cfg.epochs):
             net.train()
             order = rng.permutation(len(yt))
@@ -241,12 +295,13 @@ class FPT:
             history.append({"lr": lr, "epoch": epoch + 1, "train_loss": total / len(yt),
                             "train_acc": correct / len(yt), "val_loss": val_loss, "val_acc": val_acc})
             if val_loss < best_loss - 1e-4:
-                best_loss, best_state, bad = val_loss, copy.deepcopy(net.state_dict()), 0
+                best_loss, best_state, bad = val_loss, None, 0
+                best_state = trainable_state(net)  # the old copy is freed first
             else:
                 bad += 1
                 if bad >= cfg.patience:
                     break
-        net.load_state_dict(best_state)
+        net.load_state_dict(best_state, strict=False)  # the frozen rest never changed
         return net, loaded, history, best_loss
 
     def predict_score(self, X: np.ndarray) -> np.ndarray:
