@@ -43,21 +43,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+from artifactual.app.bench_targets import run_with_peak
+
 TARGET_BYTES = 3e9  # "3 GB" in the issue: decimal gigabytes
 BEFORE_GIB = 7.0  # the issue's figure for the study before this change (as the issue reported it, "7.0 GB")
-
-#: The wrapper: runs the command given as its arguments as its only child, then prints that child's
-#: (and its waited-for descendants') peak resident set in KiB and the child's exit status.
-_WRAPPER = ("import json, resource, subprocess, sys; rc = subprocess.call(sys.argv[1:]); "
-            "print(json.dumps({'rc': rc, 'maxrss_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
-
 
 def bench_fpt_memory(data_root: str | None) -> dict[str, Any]:
     """Run the FPT study once, cold, in a fresh wrapper process; its peak resident memory against <= 3 GB.
@@ -74,20 +68,15 @@ def bench_fpt_memory(data_root: str | None) -> dict[str, Any]:
                "--no-progress"]
         if data_root:
             cmd += ["--data-root", data_root]
-        t0 = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], env=env, capture_output=True, text=True)
-        seconds = round(time.perf_counter() - t0, 1)
-        lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{") and "maxrss_kib" in ln]
-        if done.returncode != 0 or not lines:
-            raise RuntimeError(f"the FPT study's wrapper failed (exit {done.returncode}): {done.stderr[-2000:]}")
-        child = json.loads(lines[-1])
-        peak_bytes = child["maxrss_kib"] * 1024
+        run = run_with_peak(cmd, env)  # the study's own process tree, not this process's earlier children
+        seconds, rc = run["seconds"], run["rc"]
+        peak_bytes = (run["peak_gib"] or 0) * 2**30
         res: dict[str, Any] = {
             "peak_rss_gib": round(peak_bytes / 2**30, 2), "peak_rss_gb": round(peak_bytes / 1e9, 2),
             "seconds": seconds, "target": "<= 3 GB", "target_gib": round(TARGET_BYTES / 2**30, 2),
-            "met": child["rc"] == 0 and peak_bytes <= TARGET_BYTES, "before_gib": BEFORE_GIB, "study_exit": child["rc"]}
-        if child["rc"] != 0:
-            res["error"] = done.stdout[-2000:] + done.stderr[-2000:]
+            "met": rc == 0 and 0 < peak_bytes <= TARGET_BYTES, "before_gib": BEFORE_GIB, "study_exit": rc}
+        if rc != 0:
+            res["error"] = run["tail"]
         summary = Path(out_dir) / "summary.json"
         if summary.is_file():
             res["models"] = len(json.loads(summary.read_text()).get("models", []))
