@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 # `make test PYTEST_ARGS=` runs it in one process.
 PYTEST_ARGS ?= -n auto --dist worksteal
 
-.PHONY: run test test-slow bench calibrate paper install clean
+.PHONY: run test test-slow bench calibrate paper teaching install clean
 
 # torch is installed first and alone, by exact version: pip takes the CPU wheel from this
 # machine's disk; letting a resolver choose it could pull a multi-GB CUDA build instead.
@@ -45,6 +45,12 @@ calibrate: $(STAMP)
 # The report: results/<name>/summary.json -> paper/build/paper.pdf (Typst, offline, bundled fonts).
 paper: $(STAMP)
 	$(PY) -m artifactual.paper.build
+
+# The teaching pack (README "Teaching"): the notebooks executed in full and rendered to results/teaching/*.html,
+# the claim cards from results/<study>/summary.json into results/cards/, the game page results/teaching/.
+# The test extra already holds the teaching extra (CI executes every notebook).
+teaching: $(STAMP)
+	$(PY) -m artifactual.paper.teaching_build --out results/teaching --results results
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

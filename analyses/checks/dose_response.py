@@ -108,7 +108,9 @@ def expected_to_show(artifact: str, d: AuditData) -> bool:
     if artifact == "greyscale":
         return not d.preprocess.greyscale
     if artifact == "background":
-        return not (d.preprocess.crop_face and d.preprocess.ellipse_mask)
+        # Without detection the face box is the whole frame, and the pipeline's ellipse (inscribed in the
+        # frame) is wider than the 0.9 ellipse outside which the background is changed: a ring survives.
+        return not (d.preprocess.detect_face and d.preprocess.crop_face and d.preprocess.ellipse_mask)
     return True
 
 

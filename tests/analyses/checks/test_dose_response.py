@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,17 @@ def test_padding_of_nothing_changes_nothing():
 def test_unknown_artifact():
     with pytest.raises(KeyError, match="unknown artifact"):
         inject(_picture(), "sepia", 1.0, (0, 0, 10, 10))
+
+
+def test_background_is_expected_to_show_when_the_face_box_is_the_whole_frame():
+    from artifactual.analyses.audit_data import AuditData
+    from artifactual.analyses.checks.dose_response import expected_to_show
+
+    rng = np.random.default_rng(0)
+    d = AuditData.from_arrays(rng.integers(0, 255, (4, 16, 16, 3)).astype(np.uint8), np.array([0, 1, 0, 1]),
+                              np.array(["a"] * 4))
+    assert d.preprocess.detect_face is False
+    # the pipeline's ellipse is inscribed in the whole frame, wider than the 0.9 ellipse the injection spares
+    assert expected_to_show("background", d) is True
+    d.preprocess = replace(d.preprocess, detect_face=True)
+    assert expected_to_show("background", d) is False
