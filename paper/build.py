@@ -9,7 +9,8 @@ it to the Typst source (``paper/main.typ`` and ``paper/sections/*.typ``):
    result kind there), and copy each to ``<figures>/<name>-<key>.png`` (keeping the file's own suffix);
    an old summary's own ``figures`` mapping is ignored;
 3. write ``<out>/data.json``: ``{"sections": {name: summary or null}, "figures": {name: {key: file}},
-   "built_from": {...}, "missing": [...]}``;
+   "built_from": {...}, "missing": [...], "cards": [...]}`` (``cards``: one claim card per seed,
+   :func:`artifactual.paper.cards.card_data`);
 4. compile ``paper/main.typ`` with the ``typst`` Python package, offline, with its bundled fonts only,
    into ``<out>/paper.pdf``.
 
@@ -42,6 +43,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from artifactual.paper.cards import card_data
 from artifactual.paper.figures import FigureError, draw
 from artifactual.replication.designs.goel2022 import SEED_CLAIMS
 from artifactual.replication.runs import atomic_write_json, git_commit
@@ -138,6 +140,8 @@ def collect(results_dir: Path, figures_dir: Path) -> dict[str, Any]:
         "missing": missing,
         # the seed papers' own claims, held once in the design files, so the text needs no results to quote them
         "seed_claims": {"goel2022": SEED_CLAIMS},
+        # one claim card per seed (artifactual.paper.cards), drawn in the "Claim cards" appendix
+        "cards": _finite(card_data(results_dir)),
     }
 
 

@@ -104,6 +104,8 @@ def execute(notebook: Path, quick: bool, workdir: Path, timeout: int = 600, data
     env = {k: v for k, v in os.environ.items() if k != DATA_ENV}
     env[QUICK_ENV] = "1" if quick else "0"
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # tqdm warns in every kernel that has no ipywidgets; the notebooks show no progress bars
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), "ignore:IProgress not found"]))
     if data_root:
         env[DATA_ENV] = str(data_root)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",

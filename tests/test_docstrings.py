@@ -17,7 +17,7 @@ MODULES = sorted(
     for pkg in (artifactual.replication, artifactual.analyses)
     for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")
     if not info.name.endswith(".bench")
-)
+) + [f"artifactual.paper.{m}" for m in ("lessons", "teaching_build", "cards", "card_reader", "card_seeds", "game")]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -6,7 +6,6 @@ with ``ARTIFACTUAL_DATA`` removed, so CI checks the embedded version whatever da
 
 from __future__ import annotations
 
-import doctest
 import json
 import textwrap
 
@@ -101,9 +100,3 @@ def test_quick_flag_is_checked():
         lessons.lesson({"ARTIFACTUAL_TEACHING_QUICK": "yes"})
     assert lessons.lesson({"ARTIFACTUAL_DATA": "/x"}).describe("lfw") == \
         "full mode, the embedded default (lfw not found under the data root)"
-
-
-@pytest.mark.parametrize("module", [lessons, teaching_build])
-def test_docstring_examples(module):
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
