@@ -142,7 +142,8 @@ class Arrays:
     report: dict[str, Any]
 
 
-def _arrays(ds, pp: Goel2022Preprocess) -> Arrays:
+def preprocessed_arrays(ds, pp: Goel2022Preprocess) -> Arrays:
+    """The images of ``ds`` with a gender label, preprocessed by ``pp`` (cached), as uint8 arrays with their rows."""
     res = preprocess_dataset(ds, pp)
     kept = res.kept()
     rows = gender_rows(ds)  # integer gender (and identity) for the usable rows, by path
@@ -331,7 +332,7 @@ def model_comparisons(y, scores: dict[str, np.ndarray], fcfg: FairnessConfig) ->
 def load_arrays(data_root, cfg: Knabenhans2024Config, log=print) -> tuple[Arrays, dict[str, Arrays]]:
     t0 = time.perf_counter()
     utk_ds = load_dataset("utkface", data_root=data_root)
-    utk = _arrays(utk_ds, seed_preprocess(cfg.side))
+    utk = preprocessed_arrays(utk_ds, seed_preprocess(cfg.side))
     lfw_ds = load_dataset("lfw", data_root=data_root)
     if "gender" not in lfw_ds.table.columns:
         raise DatasetError(f"LFW under {data_root} has no gender lists (lfw/metadata/male_names.txt and "
@@ -339,8 +340,8 @@ def load_arrays(data_root, cfg: Knabenhans2024Config, log=print) -> tuple[Arrays
     if cfg.lfw_max_images and len(lfw_ds.table) > cfg.lfw_max_images:
         lfw_ds = lfw_ds.subset(np.sort(np.random.default_rng(cfg.seed).choice(len(lfw_ds.table), cfg.lfw_max_images,
                                                                                replace=False)))
-    lfw = {"lfw_frame": _arrays(lfw_ds, seed_preprocess(cfg.side)),
-           "lfw_face_crop": _arrays(lfw_ds, lfw_face_crop(cfg.side))}
+    lfw = {"lfw_frame": preprocessed_arrays(lfw_ds, seed_preprocess(cfg.side)),
+           "lfw_face_crop": preprocessed_arrays(lfw_ds, lfw_face_crop(cfg.side))}
     log(f"data: UTKFace {len(utk.y):,} faces with gender; LFW {len(lfw['lfw_frame'].y):,} (frame), "
         f"{len(lfw['lfw_face_crop'].y):,} (face found) ({time.perf_counter() - t0:.0f} s)")
     return utk, lfw

@@ -65,7 +65,8 @@ with use_settings(progress=False):
 table = design.table
 photos = [design.image(i) for i in range(len(design))]
 source = np.where(table["captured"].to_numpy(bool), "A", "B")
-print(f"{len(photos)} photos: {(source == 'A').sum()} in source A ({CLASS_A}), {(source == 'B').sum()} in B ({CLASS_B})")
+print(f"{len(photos)} photos: {(source == 'A').sum()} in source A ({CLASS_A}), "
+      f"{(source == 'B').sum()} in B ({CLASS_B})")
 print("the capture applied to A:", ", ".join(embedded_capture().parts()))
 
 rng = np.random.default_rng(1)
