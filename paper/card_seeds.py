@@ -358,7 +358,7 @@ def _seed004(r: Reader) -> dict[str, Any]:
     }
 
 
-#: The five seeds (/work/shared/seeds/00N_*.txt), each quote copied verbatim from the seed's text.
+#: The five seeds (shared/seeds/00N_*.txt beside the repository), each quote copied verbatim from the seed's text.
 SEED_CARDS: tuple[SeedCard, ...] = (
     SeedCard("000", 'Goel et al. (2022), "Pre-Trained Language Transformers are Universal Image Classifiers"',
              ("goel2022", "goel2022-fpt"),
