@@ -12,7 +12,8 @@ For each notebook this module reads it with jupytext, executes it in a fresh Pyt
 (nbconvert). A notebook that fails is reported with its name, the failing cell and the error; the
 others still run, whatever finished stays written, and ``<out>/report.json`` counts both. Then
 the claim cards (:mod:`artifactual.paper.cards`, ``<results>/cards/``) and the game page
-(:mod:`artifactual.paper.game`, ``<out>/name_that_source.html``) are built.
+(:mod:`artifactual.paper.game`, ``<out>/name_that_source.html``) are built; either failing is named in
+``report.json``'s ``errors`` and on stderr, and the exit status is 1.
 
 Examples
 --------
@@ -176,33 +177,43 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip", nargs="*", default=[], choices=["notebooks", "cards", "game"])
     args = ap.parse_args(argv)
     data_root = args.data_root or os.environ.get(DATA_ENV) or None
-    report: dict[str, Any] = {"quick": args.quick, "data_root": data_root, "notebooks": [], "failures": 0}
+    report: dict[str, Any] = {"quick": args.quick, "data_root": data_root, "notebooks": [], "failures": 0,
+                              "errors": []}
     try:
         out = writable(args.out)
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if "notebooks" not in args.skip:
-        outcomes = build_notebooks(out, args.quick, args.only, data_root=data_root)
+        try:
+            outcomes = build_notebooks(out, args.quick, args.only, data_root=data_root)
+        except FileNotFoundError as exc:  # --only matched nothing
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         report["notebooks"] = [o.__dict__ for o in outcomes]
         report["failures"] += sum(not o.ok for o in outcomes)
         atomic_write_json(out / "report.json", report)
-    if "cards" not in args.skip:
-        from artifactual.paper.cards import build_cards
+    cards_out = args.cards_out or args.results / "cards"
+    for part in [p for p in ("cards", "game") if p not in args.skip]:
+        try:  # a failing part is reported and counted; the notebooks' outputs are already written
+            if part == "cards":
+                from artifactual.paper.cards import build_cards
 
-        cards = build_cards(args.results, args.cards_out or args.results / "cards")
-        report["cards"] = [str(p) for p in cards]
-        print(f"cards: {len(cards)} PDFs -> {args.cards_out or args.results / 'cards'}")
-    if "game" not in args.skip:
-        from artifactual.paper.game import build_game
+                report["cards"] = [str(p) for p in build_cards(args.results, cards_out)]
+                print(f"cards: {len(report['cards'])} PDFs -> {cards_out}")
+            else:
+                from artifactual.paper.game import build_game
 
-        report["game"] = str(build_game(out))
-        print(f"game: {report['game']}")
+                report["game"] = str(build_game(out))
+                print(f"game: {report['game']}")
+        except Exception as exc:  # noqa: BLE001 - named in the report, the exit status says so
+            report["errors"].append(f"{part}: {type(exc).__name__}: {exc}")
+            print(f"error: {report['errors'][-1]}", file=sys.stderr)
     atomic_write_json(out / "report.json", report)
-    if report["failures"]:
-        failed = [n["notebook"] for n in report["notebooks"] if not n["ok"]]
-        print(f"error: {report['failures']} notebook(s) failed: {', '.join(failed)} (see {out / 'report.json'}); "
-              "the others and everything else were written", file=sys.stderr)
+    failed = [n["notebook"] for n in report["notebooks"] if not n["ok"]] + [e.split(":")[0] for e in report["errors"]]
+    if failed:
+        print(f"error: {len(failed)} part(s) failed: {', '.join(failed)} (see {out / 'report.json'}); "
+              "everything else was written", file=sys.stderr)
         return 1
     return 0
 

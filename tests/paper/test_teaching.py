@@ -93,6 +93,19 @@ def test_main_counts_failures_and_refuses_an_unwritable_folder(tmp_path, capsys)
     assert "cannot write teaching output to" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="no notebook"):
         build_notebooks(tmp_path / "o", only=["99"])
+    assert teaching_build.main(["--out", str(tmp_path / "o"), "--only", "99"]) == 2
+    assert "no notebook in" in capsys.readouterr().err
+
+
+def test_a_failing_card_build_is_counted_and_the_game_still_written(tmp_path, capsys):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "cards").write_text("a file where the cards folder should be")
+    code = teaching_build.main(["--out", str(tmp_path / "t"), "--results", str(results), "--skip", "notebooks"])
+    err = capsys.readouterr().err
+    assert code == 1 and "error: cards:" in err and str(results / "cards") in err
+    report = json.loads((tmp_path / "t" / "report.json").read_text())
+    assert report["errors"][0].startswith("cards:") and (tmp_path / "t" / "name_that_source.html").exists()
 
 
 def test_quick_flag_is_checked():
