@@ -46,7 +46,7 @@ from typing import Any
 from artifactual.paper.cards import card_data
 from artifactual.paper.figures import FigureError, draw
 from artifactual.replication.designs.goel2022 import SEED_CLAIMS
-from artifactual.replication.runs import atomic_write_json, git_commit
+from artifactual.replication.runs import atomic_write_bytes, atomic_write_json, git_commit
 
 #: Result folders the paper has a section for, in reading order (``results/<name>/summary.json``):
 #: the replications, then ``calibration`` (``make calibrate``: the audit's own error rates, an appendix).
@@ -121,7 +121,7 @@ def collect(results_dir: Path, figures_dir: Path) -> dict[str, Any]:
             raise PaperBuildError(f"{summary_file} is not valid JSON ({exc}); rerun the job that writes it") from None
         if not isinstance(summary, dict):
             raise PaperBuildError(f"{summary_file} holds a {type(summary).__name__}, expected a JSON object")
-        sections[name] = _finite(summary)
+        sections[name] = finite(summary)
         figures[name] = _copy_figures(name, summary_file.parent, figures_dir, missing)
         summaries[name] = {
             "path": str(summary_file),
@@ -141,7 +141,7 @@ def collect(results_dir: Path, figures_dir: Path) -> dict[str, Any]:
         # the seed papers' own claims, held once in the design files, so the text needs no results to quote them
         "seed_claims": {"goel2022": SEED_CLAIMS},
         # one claim card per seed (artifactual.paper.cards), drawn in the "Claim cards" appendix
-        "cards": _finite(card_data(results_dir)),
+        "cards": finite(card_data(results_dir)),
     }
 
 
@@ -165,34 +165,38 @@ def _copy_figures(name: str, section_dir: Path, figures_dir: Path, missing: list
 
 def compile_typst(data_file: Path, figures_dir: Path, pdf: Path) -> None:
     """Compile :data:`MAIN_TYP` into ``pdf``, reading ``data_file`` and figures from ``figures_dir``."""
+    root = Path(os.path.commonpath([REPO_ROOT, data_file.parent, figures_dir]))
+    what = f"data {data_file}, figures {figures_dir}"
+    atomic_write_bytes(pdf, typst_pdf(MAIN_TYP, root, {"data": data_file, "figures": figures_dir}, what))
+
+
+def typst_pdf(source: Path, root: Path, inputs: dict[str, Any], what: str) -> bytes:
+    """The PDF of the Typst file ``source``; ``inputs`` reach it as ``sys.inputs``, paths as root-relative.
+
+    Typst may read only under ``root``, and a path beginning with "/" is taken from it, so every
+    :class:`~pathlib.Path` in ``inputs`` (under ``root``) is passed as ``"/" + its path relative to root``.
+    The fonts are those bundled with the package (``ignore_system_fonts``): the same on every machine,
+    offline. A compile error raises :class:`PaperBuildError` naming ``source``, ``what`` and Typst's diagnostic.
+    """
     import typst  # the compiler is only needed here; reading results must work without it
 
-    # Typst may read only under its root; paths beginning with "/" are taken from it.
-    root = Path(os.path.commonpath([REPO_ROOT, data_file.parent, figures_dir]))
-    inputs = {
-        "data": "/" + data_file.relative_to(root).as_posix(),
-        "figures": "/" + figures_dir.relative_to(root).as_posix(),
-    }
+    args = {k: "/" + v.relative_to(root).as_posix() if isinstance(v, Path) else str(v) for k, v in inputs.items()}
     try:
-        # ignore_system_fonts: the same fonts (bundled with the package) on every machine, offline.
-        typst.compile(str(MAIN_TYP), output=str(pdf), root=str(root), sys_inputs=inputs,
-                      ignore_system_fonts=True)
+        return typst.compile(str(source), root=str(root), sys_inputs=args, ignore_system_fonts=True)
     except typst.TypstError as exc:
         detail = "\n".join(filter(None, [getattr(exc, "diagnostic", ""), *getattr(exc, "hints", [])]))
-        raise PaperBuildError(
-            f"typst could not compile {MAIN_TYP} (data {data_file}, figures {figures_dir}): "
-            f"{getattr(exc, 'message', exc)}\n{detail}".rstrip()
-        ) from None
+        raise PaperBuildError(f"typst could not compile {source} ({what}): "
+                              f"{getattr(exc, 'message', exc)}\n{detail}".rstrip()) from None
 
 
-def _finite(obj: Any) -> Any:
+def finite(obj: Any) -> Any:
     """``obj`` with NaN and infinities turned into ``None``: Typst's JSON reader rejects them."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: finite(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_finite(v) for v in obj]
+        return [finite(v) for v in obj]
     return obj
 
 

@@ -8,6 +8,7 @@ missing, null or non-numeric value becomes "not in this summary: <key>" in its s
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -106,6 +107,8 @@ class _Doc:
         x = self.at(*keys)
         if isinstance(x, bool) or not isinstance(x, (int, float)):
             raise _Missing(self.study, _path(keys), "no number at key")
+        if not math.isfinite(x):  # JSON's NaN: a value the summary could not measure, shown as absent
+            raise _Missing(self.study, _path(keys), "a non-finite number at key")
         return x
 
     def opt(self, *keys: Any) -> float | None:

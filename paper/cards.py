@@ -40,14 +40,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 from artifactual.paper.card_reader import CardWarning, Reader, study_command
 from artifactual.paper.card_seeds import SEED_CARDS
-from artifactual.replication.runs import atomic_write_json
+from artifactual.replication.runs import atomic_write_bytes, atomic_write_json
 
 __all__ = ["SEED_CARDS", "CardWarning", "build_cards", "card_data", "main"]
 
@@ -123,7 +122,7 @@ def build_cards(results_dir: Path, out_dir: Path) -> list[Path]:
     Raises
     ------
     RuntimeError
-        Typst fails to compile a card (the message carries its diagnostic).
+        Typst fails to compile a card (:class:`~artifactual.paper.build.PaperBuildError`, with its diagnostic).
 
     Examples
     --------
@@ -135,42 +134,21 @@ def build_cards(results_dir: Path, out_dir: Path) -> list[Path]:
     >>> [p.name for p in pdfs][:2], pdfs[0].read_bytes()[:4]
     (['seed000_goel2022.pdf', 'seed001_shanmugapriyan.pdf'], b'%PDF')
     """
-    import typst  # only the compiler needs it
+    from artifactual.paper.build import finite, typst_pdf  # build.py imports this module: imported at call time
 
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     cards = card_data(results_dir)
     data_file = out_dir / "cards.json"
-    atomic_write_json(data_file, cards)
-    # Typst reads only under its root; a path starting with "/" is taken from it (as in build.py).
+    atomic_write_json(data_file, finite(cards))  # Typst's JSON reader rejects NaN, as in the report's data.json
     root = Path(os.path.commonpath([PAPER_DIR, out_dir]))
     written = []
     for i, card in enumerate(cards):
-        inputs = {"data": "/" + data_file.relative_to(root).as_posix(), "index": str(i)}
-        try:
-            pdf = typst.compile(str(CARD_TYP), root=str(root), sys_inputs=inputs, ignore_system_fonts=True)
-        except typst.TypstError as exc:
-            detail = "\n".join(filter(None, [getattr(exc, "diagnostic", ""), *getattr(exc, "hints", [])]))
-            raise RuntimeError(f"typst could not compile {CARD_TYP} for seed {card['seed']} (data {data_file}): "
-                               f"{getattr(exc, 'message', exc)}\n{detail}".rstrip()) from None
+        pdf = typst_pdf(CARD_TYP, root, {"data": data_file, "index": i}, f"seed {card['seed']}, data {data_file}")
         target = out_dir / f"{card['name']}.pdf"
-        _atomic_write_bytes(target, pdf)
+        atomic_write_bytes(target, pdf)
         written.append(target)
     return written
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:

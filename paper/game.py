@@ -23,15 +23,12 @@ import base64
 import html
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.stats
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
@@ -40,6 +37,8 @@ from sklearn.preprocessing import StandardScaler
 
 from artifactual.analyses.probes import property_table
 from artifactual.replication.designs.goel2022 import Goel2022Design, build_design, embedded_capture
+from artifactual.replication.preprocess import wilson_interval
+from artifactual.replication.runs import NotWritable, atomic_write_text, check_writable
 
 GAME_FILE = "name_that_source.html"
 FOLDS = 5  # out-of-fold guesses: each face is guessed by a model fitted on the other four fifths
@@ -85,18 +84,6 @@ PROPERTIES: tuple[GameProperty, ...] = (
 def property_classifier() -> Pipeline:
     """The game's classifier: standardised logistic regression (class A = 1) on the properties."""
     return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
-
-
-def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion k / n (SciPy's; statsmodels is not a dependency).
-
-    Examples
-    --------
-    >>> [round(v, 4) for v in wilson_interval(45, 50)]
-    [0.7864, 0.9565]
-    """
-    ci = scipy.stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
-    return float(ci.low), float(ci.high)
 
 
 def _png_data_uri(px: np.ndarray) -> str:
@@ -210,16 +197,12 @@ def game_data(seed: int = 0) -> tuple[dict[str, Any], list[str]]:
 
 
 def _writable_folder(out: Path) -> Path:
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"cannot write the game into {out}: it is a file, not a folder; pass a folder")
+    """``out``, created, after :func:`~artifactual.replication.runs.check_writable` (an ``OSError`` naming it)."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OSError(f"cannot create the folder {out} for the game page ({exc.strerror or exc}); "
-                      "pass a folder you can write to") from exc
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise PermissionError(f"the folder {out} is not writable; pass a folder you can write to")
+        check_writable(out, "the game's folder", "pass a folder you can write to")
+    except NotWritable as exc:
+        raise OSError(str(exc)) from None
+    out.mkdir(parents=True, exist_ok=True)
     return out
 
 
@@ -227,8 +210,8 @@ def build_game(out: Path, seed: int = 0) -> Path:
     """Write the "name that source" page, ``out/name_that_source.html``, and return its path.
 
     Built from the embedded default only (never from a data root). ``seed`` shuffles the order of
-    the faces and the classifier's cross-validation folds. The file is written atomically (a temporary
-    file in ``out``, then :func:`os.replace`).
+    the faces and the classifier's cross-validation folds. The file is written atomically
+    (:func:`~artifactual.replication.runs.atomic_write_text`).
 
     Parameters
     ----------
@@ -255,22 +238,11 @@ def build_game(out: Path, seed: int = 0) -> Path:
     >>> page.name, text.count('<img class="face" src="data:image/png;base64,'), "https://" in text
     ('name_that_source.html', 100, False)
     """
-    folder = _writable_folder(out)
+    folder = _writable_folder(Path(out))
     data, images = game_data(seed)
     page = _render(data, images)
     target = folder / GAME_FILE
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".name_that_source-", suffix=".tmp")
-    except OSError as exc:
-        raise OSError(f"cannot write into the folder {folder} ({exc.strerror or exc})") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the page is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(target, page)
     return target
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from artifactual.paper.lessons import DATA_ENV, QUICK_ENV
-from artifactual.replication.runs import atomic_write_json, atomic_write_text
+from artifactual.replication.runs import NotWritable, atomic_write_json, atomic_write_text, check_writable
 
 TEACHING = Path(__file__).resolve().parent / "teaching"
 NOTEBOOK_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.py$")
@@ -153,15 +153,13 @@ def build_notebooks(out: Path, quick: bool = False, only: Sequence[str] = (), fo
 
 
 def writable(folder: Path) -> Path:
-    """``folder``, created; an error naming it when it cannot be written."""
+    """``folder``, created, after :func:`~artifactual.replication.runs.check_writable` (an ``OSError`` naming it)."""
     folder = Path(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise OSError(f"cannot write teaching output to {folder}: {exc.strerror or exc}; pass --out DIR") from None
+        check_writable(folder, "--out", "pass --out DIR")
+    except NotWritable as exc:
+        raise OSError(f"cannot write teaching output to {folder}: {exc}") from None
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 

@@ -222,6 +222,19 @@ def test_missing_key_names_the_file_and_the_key(tmp_path):
     assert cards["002"]["warnings"] and cards["001"]["warnings"] == []
 
 
+def test_a_nan_in_a_summary_is_shown_as_absent_and_the_standalone_card_still_compiles(tmp_path):
+    # Python writes an unmeasured value as NaN; Typst's JSON reader rejects NaN (the report's data.json had it
+    # removed, the standalone cards.json did not)
+    broken = copy.deepcopy(SUMMARIES)
+    broken["crimevision"]["video_naming"]["thumb"]["accuracy"]["estimate"] = float("nan")
+    broken["crimevision"]["video_naming"]["thumb"]["accuracy"]["ci_low"] = float("nan")  # an interval's open end
+    results = _write(tmp_path / "results", broken)
+    with pytest.warns(CardWarning, match="non-finite number at key 'video_naming.thumb.accuracy.estimate'"):
+        pdfs = build_cards(results, tmp_path / "cards")
+    assert "NaN" not in (tmp_path / "cards" / "cards.json").read_text()
+    assert "not in this summary: video_naming.thumb.accuracy.estimate" in pdf_flat_text(pdfs[4])
+
+
 def test_build_cards_writes_five_pdfs_with_quote_and_number(tmp_path):
     results = _write(tmp_path / "results", SUMMARIES)
     pdfs = build_cards(results, tmp_path / "cards")
